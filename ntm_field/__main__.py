@@ -1,0 +1,3 @@
+from ntm_field.cli import main
+
+raise SystemExit(main())
