@@ -96,6 +96,15 @@ class Household:
     updated_at: datetime | None = None
 
     @property
+    def label_code(self) -> str:
+        """The short code printed on the household's label, e.g. `25216-03/3B0F5A`.
+
+        Derived from the id so that every device and the server agree on it
+        without coordination (devices create households offline).
+        """
+        return f"{self.hamlet_code}/{self.id.replace('-', '')[:6].upper()}"
+
+    @property
     def survey_year(self) -> int:
         """Ages are counted against the year the household was surveyed."""
         return self.surveyed_on.year

@@ -1,0 +1,67 @@
+"""`ntm-field bench`: the product's own code paths timed next to baselines from the same run.
+
+Each figure is printed with its baseline, the ratio value ÷ baseline and the
+target it is held to; `--json FILE` writes the same rows. Figures come from
+the product's code (the store's save and search), never a shortcut.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One row of the benchmark table."""
+
+    figure: str
+    unit: str
+    value: float
+    baseline: float | None
+    baseline_name: str
+    target: str
+    met: bool | None
+
+    @property
+    def ratio(self) -> float | None:
+        return None if not self.baseline else self.value / self.baseline
+
+
+def run(*, quick: bool, json_path: Path | None) -> int:
+    """Run every benchmark, print the table, write JSON when asked."""
+    from ntm_field.bench import store
+
+    measures = store.run(quick=quick, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print(format_table(measures))
+    if json_path is not None:
+        payload = {
+            "quick": quick,
+            "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                        "processor": platform.processor() or platform.machine()},
+            "figures": [{**asdict(m), "ratio": m.ratio} for m in measures],
+        }  # fmt: skip
+        json_path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+def format_table(measures: list[Measure]) -> str:
+    header = ("figure", "value", "baseline", "ratio", "target", "met?")
+    rows = [
+        (
+            m.figure,
+            f"{m.value:.3f} {m.unit}",
+            "—" if m.baseline is None else f"{m.baseline:.3f} {m.unit} ({m.baseline_name})",
+            "—" if m.ratio is None else f"{m.ratio:.1f}×",
+            m.target,
+            {True: "yes", False: "NO", None: "—"}[m.met],
+        )
+        for m in measures
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

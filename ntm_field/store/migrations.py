@@ -1,0 +1,95 @@
+"""Named schema migrations of the device's local store (the only place tables change)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("ntm_field.local_store")
+
+CHECK_COLUMNS = ("cccd", "vneid", "smartphone", "sim")
+
+
+@MIGRATIONS()
+def m0001_households_members_outbox(db: Database) -> None:
+    """Households (with their four-check summary), members, the outbox, units."""
+    summary = {f"{check}_{part}": int for check in CHECK_COLUMNS for part in ("covered", "eligible")}
+    db["households"].create(
+        {
+            "id": str,
+            "hamlet_code": str,
+            "house_no": str,
+            "head_name": str,
+            "visit_status": str,
+            "surveyed_on": str,
+            "follow_up_due": str,
+            "label_code": str,
+            "document": str,
+            "rev": int,
+            "sync_state": str,
+            "updated_at": str,
+            "saved_at": str,
+            "search_text": str,
+            "members_count": int,
+            **summary,
+            "fully_covered": int,
+        },
+        pk="id",
+        not_null={"hamlet_code", "head_name", "visit_status", "document", "sync_state", "search_text"},
+    )
+    db["households"].create_index(["hamlet_code", "house_no"])
+    db["households"].create_index(["sync_state"])
+    db["households"].create_index(["follow_up_due"])
+    # Trigram FTS over folded names, house number and label code: substring search
+    # without scanning every row; triggers keep it in step with the households table.
+    db["households"].enable_fts(["search_text"], fts_version="FTS5", tokenize="trigram", create_triggers=True)
+
+    db["members"].create(
+        {
+            "household_id": str,
+            "member_id": str,
+            "position": int,
+            "full_name": str,
+            "birth_year": int,
+            "presence": str,
+            "cccd": str,
+            "vneid": str,
+            "smartphone": str,
+            "sim": str,
+            "reasons": str,
+            "assisted": str,
+            "note": str,
+        },
+        pk=("household_id", "member_id"),
+        foreign_keys=[("household_id", "households", "id")],
+        not_null={"full_name", "birth_year", "presence"},
+    )
+
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            change_id TEXT NOT NULL UNIQUE,
+            household_id TEXT NOT NULL,
+            base_rev INTEGER,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            document TEXT,
+            created_at TEXT NOT NULL,
+            state TEXT NOT NULL,
+            result_status TEXT,
+            rev INTEGER,
+            error_code TEXT,
+            error_field TEXT,
+            error_message TEXT,
+            settled_at TEXT
+        )
+        """
+    )
+    db["outbox"].create_index(["state", "seq"])
+    db["outbox"].create_index(["household_id"])
+
+    db["units"].create(
+        {"code": str, "name": str, "level": str, "parent_code": str, "expected_households": int},
+        pk="code",
+        not_null={"name", "level"},
+    )

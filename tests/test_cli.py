@@ -1,0 +1,75 @@
+"""The command line as a user meets it: help, errors in one line, no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+UNITS_2024 = ROOT / "assets" / "units" / "binhphuoc-2024.csv"
+
+
+def ntm(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ntm_field", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_help_lists_the_commands():
+    result = ntm("--help")
+    assert result.returncode == 0
+    for command in ("units", "bench"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", [["units"], ["units", "check"], ["bench"]])
+def test_every_command_has_help(command):
+    result = ntm(*command, "--help")
+    assert result.returncode == 0 and "usage:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args", [["frobnicate"], ["units", "check"], ["units", "check", "a.csv", "--bogus"], ["--nope"]]
+)
+def test_unknown_input_gets_one_short_line_and_no_traceback(args):
+    result = ntm(*args)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_units_check_counts_the_2024_units():
+    result = ntm("units", "check", str(UNITS_2024))
+    assert result.returncode == 0, result.stderr
+    assert "1 province, 11 district, 111 commune, 0 hamlet" in result.stdout
+
+
+def test_units_check_refuses_a_bad_file_naming_the_line(tmp_path):
+    lines = UNITS_2024.read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace(",commune,", ",village,").replace(",district,", ",village,")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = ntm("units", "check", str(bad))
+    assert result.returncode == 1
+    assert "line 4" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_units_check_of_a_missing_file_is_one_line(tmp_path):
+    result = ntm("units", "check", str(tmp_path / "nope.csv"))
+    assert result.returncode == 1 and "no such file" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    result = ntm("bench", "--quick", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "local save p99" in result.stdout and "local search p95" in result.stdout
+    figures = json.loads(out.read_text(encoding="utf-8"))["figures"]
+    assert {f["figure"].split(" (")[0] for f in figures} >= {"local save p99", "local search p95"}
+    assert all(f["value"] > 0 and f["baseline"] > 0 for f in figures)
