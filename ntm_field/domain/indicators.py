@@ -28,7 +28,7 @@ from ntm_field.domain.records import Household, Member
 
 # The age (survey year − birth year) from which a member is in a check's denominator.
 MIN_AGE: Mapping[Check, int] = MappingProxyType(
-    {Check.CCCD: 14, Check.VNEID: 14, Check.SMARTPHONE: 15, Check.SIM: 17}
+    {Check.CCCD: 14, Check.VNEID: 14, Check.SMARTPHONE: 15, Check.SIM: 18}
 )
 
 # Members who are no longer part of the household count nowhere.

@@ -16,6 +16,9 @@ from ntm_field.domain.merge import FieldConflict, MergeResult, changed_fields, m
 from ntm_field.domain.records import Consent, FollowUp, Household, Member
 from tests.strategies import ICT, households, members, names, survey_dates, timestamps
 
+# Drawing a household with tests.strategies takes ~30 ms here: 100 examples per property
+# keeps this file under 20 s.
+PROPERTY_EXAMPLES = 100
 MONOTONE = {"cccd", "vneid", "sim"}
 HOUSEHOLD_FIELDS = (
     "hamlet_code", "house_no", "address", "head_name", "visit_status",
@@ -136,7 +139,7 @@ def touches(path: str, changes: set[str]) -> bool:
     return path in changes or any(change.startswith(f"{path}.") for change in changes)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
 @given(versions())
 def test_merge_never_loses_a_change(three: tuple[Household, Household, Household]) -> None:
     base, current, incoming = three
@@ -158,7 +161,7 @@ def test_merge_never_loses_a_change(three: tuple[Household, Household, Household
             assert got == merged_value(path, mine, other), path
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
 @given(versions())
 def test_merge_invents_nothing(three: tuple[Household, Household, Household]) -> None:
     base, current, incoming = three
@@ -184,7 +187,7 @@ def expected_conflicts(base: Household, current: Household, incoming: Household)
     return expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
 @given(versions())
 def test_every_contradiction_is_a_conflict_holding_every_value(three: tuple[Household, Household, Household]) -> None:
     base, current, incoming = three
@@ -199,7 +202,7 @@ def test_every_contradiction_is_a_conflict_holding_every_value(three: tuple[Hous
         assert conflict.incoming == value_at(incoming, conflict.field)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
 @given(versions())
 def test_conflicts_are_symmetric(three: tuple[Household, Household, Household]) -> None:
     base, current, incoming = three
@@ -213,7 +216,7 @@ def test_conflicts_are_symmetric(three: tuple[Household, Household, Household]) 
         assert by_id(forward.household) == by_id(backward.household)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
 @given(st.data())
 def test_merging_with_an_unchanged_side_gives_the_other_side(data: st.DataObject) -> None:
     base = data.draw(households())
@@ -234,7 +237,7 @@ def test_merging_with_an_unchanged_side_gives_the_other_side(data: st.DataObject
     assert member_ids(incoming_changed.household) == kept + added
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
 @given(st.data())
 def test_the_same_edit_on_both_sides_merges_to_it(data: st.DataObject) -> None:
     base = data.draw(households())
