@@ -32,11 +32,15 @@ from ntm_field.domain.records import Household
 from ntm_field.domain.text import fold
 from ntm_field.domain.units import Level, Unit, parse_units_csv
 from ntm_field.domain.validation import ValidationError, validate_document
+from ntm_field.store.checkpoint import Checkpointer
 from ntm_field.store.integrity import ensure_intact
 from ntm_field.store.migrations import MIGRATIONS
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
+
+# The WAL file is cut back to this size when it starts over.
+WAL_SIZE_LIMIT = 16 * 1024 * 1024
 
 # Trigram FTS needs at least three characters a term; shorter terms are filtered by LIKE.
 TRIGRAM = 3
@@ -78,6 +82,7 @@ class LocalStore:
         # One connection per thread, reused by that thread's units of work: closing the
         # last connection of a WAL file checkpoints it (≈15 ms here), far too slow per save.
         self._local = threading.local()
+        self._checkpointer = Checkpointer(self.path)
 
     @classmethod
     def open(cls, path: Path | str, *, clock: Clock, new_id: IdFactory) -> LocalStore:
@@ -103,6 +108,8 @@ class LocalStore:
             conn = sqlite3.connect(self.path, timeout=30)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # see store/checkpoint.py
+            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             db = self._local.db = Database(conn)
         yield db
 
@@ -121,9 +128,11 @@ class LocalStore:
                 db.rollback()
                 raise
             db.commit()
+            self._checkpointer.after_commit()
 
     def close(self) -> None:
-        """Close the calling thread's connection (others close with their threads)."""
+        """Stop background checkpoints; close the calling thread's connection (others close with their threads)."""
+        self._checkpointer.stop()
         db = getattr(self._local, "db", None)
         if db is not None:
             db.close()
@@ -268,30 +277,18 @@ class LocalStore:
         """Households whose names, house number or label code contain every word of `text`.
 
         Diacritics and case are ignored and `đ` matches `d`: `nguyen van duc`
-        and `DUC` both find `Nguyễn Văn Đức`.
+        and `DUC` both find `Nguyễn Văn Đức`. Households holding the words in the
+        order typed (a full name) come first; each group by hamlet and house number.
         """
         terms = fold(text).split()
         if not terms:
             return []
-        long_terms = [t for t in terms if len(t) >= TRIGRAM]
-        where, params = [], []
-        if long_terms:
-            where.append("households.rowid IN (SELECT rowid FROM households_fts WHERE households_fts MATCH ?)")
-            params.append(" ".join('"' + t.replace('"', '""') + '"' for t in long_terms))
-        for term in terms:
-            if len(term) < TRIGRAM:
-                where.append("households.search_text LIKE ? ESCAPE '\\'")
-                params.append("%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-        if hamlet_codes is not None:
-            codes = list(hamlet_codes)
-            where.append(f"households.hamlet_code IN ({','.join('?' * len(codes))})")
-            params.extend(codes)
-        sql = (
-            f"SELECT {SUMMARY_COLUMNS} FROM households WHERE {' AND '.join(where)} "
-            "ORDER BY hamlet_code, house_no, head_name LIMIT ?"
-        )
+        codes = None if hamlet_codes is None else list(hamlet_codes)
+        phrase = " ".join(terms)
         with self._connect() as db:
-            return [_summary(row) for row in db.query(sql, [*params, limit])]
+            in_order = _matching_rowids(db, [phrase], codes, limit, exclude=()) if len(terms) > 1 else []
+            scattered = _matching_rowids(db, terms, codes, limit - len(in_order), exclude=in_order)
+            return _summaries(db, in_order) + _summaries(db, scattered)
 
     def pending_changes(self, limit: int | None = None) -> list[OutboxChange]:
         """Changes waiting for the server, oldest first."""
@@ -431,6 +428,48 @@ def _refresh_sync_state(db: Database, household_id: str) -> None:
         else ChangeState.SYNCED
     )
     db.execute("UPDATE households SET sync_state = ? WHERE id = ?", [state, household_id])
+
+
+def _matching_rowids(
+    db: Database, terms: list[str], hamlet_codes: list[str] | None, limit: int, *, exclude: list[int] | tuple
+) -> list[int]:
+    """Rowids of up to `limit` households whose search text holds every term (storage order).
+
+    No ORDER BY here: sorting thousands of matches of a common name is what made
+    search slow; the caller orders the few rows it keeps.
+    """
+    if limit <= 0:
+        return []
+    long_terms = [t for t in terms if len(t) >= TRIGRAM]
+    where, params = [], []
+    if long_terms:
+        source = "households_fts JOIN households ON households.rowid = households_fts.rowid"
+        where.append("households_fts MATCH ?")
+        params.append(" ".join('"' + t.replace('"', '""') + '"' for t in long_terms))
+    else:
+        source = "households"
+    for term in terms:
+        if len(term) < TRIGRAM:
+            where.append("households.search_text LIKE ? ESCAPE '\\'")
+            params.append("%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+    if hamlet_codes is not None:
+        where.append(f"households.hamlet_code IN ({','.join('?' * len(hamlet_codes))})")
+        params.extend(hamlet_codes)
+    if exclude:
+        where.append(f"households.rowid NOT IN ({','.join('?' * len(exclude))})")
+        params.extend(exclude)
+    sql = f"SELECT households.rowid FROM {source} WHERE {' AND '.join(where)} LIMIT ?"
+    return [row[0] for row in db.execute(sql, [*params, limit])]
+
+
+def _summaries(db: Database, rowids: list[int]) -> list[HouseholdSummary]:
+    if not rowids:
+        return []
+    sql = (
+        f"SELECT {SUMMARY_COLUMNS} FROM households WHERE rowid IN ({','.join('?' * len(rowids))}) "
+        "ORDER BY hamlet_code, house_no, head_name"
+    )
+    return [_summary(row) for row in db.query(sql, rowids)]
 
 
 def _summary(row: dict[str, Any]) -> HouseholdSummary:

@@ -235,3 +235,45 @@ def test_units_load_into_the_store_all_or_nothing(store):
     with pytest.raises(UnitsFileError):
         store.load_units(bad)
     assert set(store.units()) == {"70"}
+
+
+def test_search_puts_the_name_typed_in_order_first_and_respects_the_limit(store):
+    scattered = household(1, head="Trần Văn Đức", members=(
+        Member(id="c1", full_name="Trần Văn Đức", birth_year=1970),
+        Member(id="c2", full_name="Nguyễn Thị Lan", birth_year=1975),
+    ))  # fmt: skip
+    store.save(scattered)
+    store.save(household(2, hamlet="25216-04"))  # Nguyễn Văn Đức, in a later hamlet
+    found = store.search("nguyen van duc")
+    assert [h.head_name for h in found] == ["Nguyễn Văn Đức", "Trần Văn Đức"]
+    assert len(store.search("nguyen van duc", limit=1)) == 1
+    for n in range(3, 13):
+        store.save(household(n))
+    assert len(store.search("duc", limit=5)) == 5
+    assert len(store.search("duc")) == 12
+
+
+def test_saves_reach_the_database_file_by_background_checkpoints(store, tmp_path):
+    """The WAL is folded into the main file while the store stays open, without a save paying for it."""
+    import shutil
+    import time
+
+    for n in range(30):
+        store.save(household(n))
+    deadline = time.monotonic() + 10
+    copied = 0
+    while time.monotonic() < deadline:
+        snapshot = tmp_path / "snapshot.db"
+        shutil.copy(store.path, snapshot)  # the main file alone, without its WAL
+        conn = sqlite3.connect(snapshot)
+        try:
+            copied = conn.execute("SELECT count(*) FROM households").fetchone()[0]
+        except sqlite3.DatabaseError:
+            copied = 0
+        finally:
+            conn.close()
+        snapshot.unlink()
+        if copied == 30:
+            break
+        time.sleep(0.2)
+    assert copied == 30
