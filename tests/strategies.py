@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from ntm_field.domain.codes import (
     CHECK_VALUES,
+    COVERED_VALUE,
     Assistance,
     Check,
     Presence,
@@ -31,8 +32,19 @@ ICT = timezone(timedelta(hours=7))
 
 names = st.one_of(
     st.sampled_from(VIETNAMESE_NAMES),
-    st.text(alphabet="abcdeđươăâêôơ ĐÂÊ", min_size=1, max_size=20).filter(lambda s: s.strip() == s and s),
+    st.from_regex(r"[abcdeđươăâêôơĐÂÊ]{1,8}( [abcdeđươăâêôơĐÂÊ]{1,8}){0,2}", fullmatch=True),
 )
+member_ids = st.text(alphabet="abcdefghjkmnpqrstuvwxyz23456789", min_size=8, max_size=8)
+check_values = {check: st.sampled_from(CHECK_VALUES[check]) for check in Check}
+reason_codes = st.sampled_from([str(r) for r in Reason])
+assistance = st.lists(st.sampled_from([str(a) for a in Assistance]), max_size=3, unique=True).map(
+    lambda items: tuple(sorted(items))
+)
+presences = st.sampled_from(list(Presence))
+follow_ups = st.one_of(
+    st.none(), st.builds(FollowUp, due=st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 6, 30)),
+                         note=st.sampled_from(["", "quay lại buổi tối"]))
+)  # fmt: skip
 survey_dates = st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 6, 30))
 timestamps = st.datetimes(
     min_value=datetime(2024, 1, 1), max_value=datetime(2026, 6, 30), timezones=st.just(ICT)
@@ -42,22 +54,16 @@ timestamps = st.datetimes(
 @st.composite
 def members(draw, *, member_id: str | None = None, max_birth_year: int = 2024) -> Member:
     """A valid member; `member_id` pins the id (for matching across versions)."""
-    checks = {check.value: draw(st.sampled_from(CHECK_VALUES[check])) for check in Check}
-    unmet = [c for c in Check if checks[c.value] != "yes" and checks[c.value] not in ("level2", "signature")]
-    reasons = draw(
-        st.dictionaries(
-            st.sampled_from([c.value for c in unmet]) if unmet else st.nothing(),
-            st.sampled_from(list(Reason)).map(str),
-            max_size=len(unmet),
-        )
-    )
+    checks = {check.value: draw(check_values[check]) for check in Check}
+    unmet = [c.value for c in Check if checks[c.value] != COVERED_VALUE[c]]
+    reasons = {check: draw(reason_codes) for check in unmet if draw(st.booleans())}
     return Member(
-        id=member_id or draw(st.text(alphabet="abcdefghjkmnpqrstuvwxyz23456789", min_size=8, max_size=8)),
+        id=member_id or draw(member_ids),
         full_name=draw(names),
         birth_year=draw(st.integers(min_value=1920, max_value=max_birth_year)),
-        presence=draw(st.sampled_from(list(Presence))),
+        presence=draw(presences),
         reasons=reasons,
-        assisted=tuple(sorted(draw(st.sets(st.sampled_from(list(Assistance)).map(str), max_size=3)))),
+        assisted=draw(assistance),
         note=draw(st.sampled_from(["", "gọi lại sau"])),
         **checks,
     )
@@ -69,18 +75,9 @@ def households(draw, *, hamlet_code: str = "25216-03", min_members: int = 0) -> 
     surveyed_on = draw(survey_dates)
     status = draw(st.sampled_from(list(VisitStatus)))
     lower = max(min_members, 1 if status is VisitStatus.SURVEYED else 0)
-    ids = draw(
-        st.lists(
-            st.text(alphabet="abcdefghjkmnpqrstuvwxyz23456789", min_size=8, max_size=8),
-            min_size=lower,
-            max_size=6,
-            unique=True,
-        )
-    )
+    ids = draw(st.lists(member_ids, min_size=lower, max_size=6, unique=True))
     people = tuple(draw(members(member_id=i, max_birth_year=surveyed_on.year)) for i in ids)
-    follow_up = draw(
-        st.one_of(st.none(), st.builds(FollowUp, due=survey_dates, note=st.sampled_from(["", "quay lại buổi tối"])))
-    )
+    follow_up = draw(follow_ups)
     return Household(
         id=str(draw(st.uuids(version=4))),
         hamlet_code=hamlet_code,
