@@ -203,7 +203,7 @@ def _merge_field(path: str, base: Any, current: Any, incoming: Any) -> tuple[Any
         return _later(current, incoming), None
     name = path.rsplit(".", 1)[-1]
     if name in _MONOTONE_ORDER:
-        return min((current, incoming), key=_MONOTONE_ORDER[name].index), None
+        return max((current, incoming), key=_MONOTONE_ORDER[name].index), None
     conflict = FieldConflict(path, None if base is _ABSENT else base_wire, current_wire, incoming_wire)
     return incoming, conflict
 
