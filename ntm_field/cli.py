@@ -7,6 +7,7 @@ otherwise; no traceback reaches the person at the terminal.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -26,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ntm-field",
-        description="Field survey of the '4 phủ' campaign: local store, units and benchmarks.",
+        description="Field survey of the '4 phủ' campaign: central endpoint, units, benchmarks.",
     )
     parser.add_argument("--version", action="version", version=f"ntm-field {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -40,11 +41,53 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path, metavar="FILE.csv")
     check.set_defaults(handler=_units_check)
 
+    server = commands.add_parser("server", help="run the central endpoint (needs the 'server' extra)")
+    _db_option(server)
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    server.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    server.set_defaults(handler=_server)
+
+    admin = commands.add_parser("admin", help="administer the central endpoint's database")
+    admin_commands = admin.add_subparsers(dest="admin_command", metavar="ACTION", parser_class=_Parser)
+    admin_units = admin_commands.add_parser("units", help="load administrative units or the old→new mapping")
+    admin_units_commands = admin_units.add_subparsers(dest="admin_units_command", metavar="ACTION", parser_class=_Parser)
+    load = admin_units_commands.add_parser("load", help="load a units CSV (all rows or none)")
+    load.add_argument("file", type=Path, metavar="FILE.csv")
+    load.add_argument("--structure", choices=["2024", "2025"], help="default: 2024 when the file has districts")
+    _db_option(load)
+    load.set_defaults(handler=_admin_units_load)
+    mapping = admin_units_commands.add_parser("map", help="load the old→new commune mapping (header old_code,new_code)")
+    mapping.add_argument("file", type=Path, metavar="FILE.csv")
+    _db_option(mapping)
+    mapping.set_defaults(handler=_admin_units_map)
+    code = admin_commands.add_parser("enrol-code", help="create an enrolment code for a device")
+    code.add_argument("--role", required=True, help="surveyor, leader, officer or admin")
+    code.add_argument("--scope", required=True, help="unit codes, comma-separated")
+    code.add_argument("--uses", type=int, default=1, help="how many devices may use it (default 1)")
+    code.add_argument("--expires", default="7d", help="validity: 7d, 12h, 30m (default 7d)")
+    code.add_argument("--url", help="the server's public address for the enrolment link")
+    code.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    _db_option(code)
+    code.set_defaults(handler=_admin_enrol_code)
+    revoke = admin_commands.add_parser("revoke", help="revoke a device: its token stops working, its data is wiped")
+    revoke.add_argument("device_id", metavar="DEVICE_ID")
+    _db_option(revoke)
+    revoke.set_defaults(handler=_admin_revoke)
+    recompute = admin_commands.add_parser("recompute", help="rebuild the coverage counters from the households")
+    _db_option(recompute)
+    recompute.set_defaults(handler=_admin_recompute)
+
     bench = commands.add_parser("bench", help="measure the product's speed next to baselines")
     bench.add_argument("--quick", action="store_true", help="small sizes (under a minute): a smoke run")
     bench.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(handler=_bench)
     return parser
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", metavar="URL", help="sqlite:///path.db or postgresql://… (default: NTM_DATABASE_URL, else data/server.db)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as error:
         print(f"ntm-field: {error}", file=sys.stderr)
         return 1
+    except Exception as error:  # the server's own errors, without importing it here
+        if type(error).__name__ in ("AdminError", "OperationalError", "ConnectionTimeout"):
+            print(f"ntm-field: {_one_line(error)}", file=sys.stderr)
+            return 1
+        raise
     except KeyboardInterrupt:
         print("ntm-field: interrupted", file=sys.stderr)
         return 130
@@ -85,6 +133,62 @@ def _units_check(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.file}: {error}") from None
     counts = {level: sum(1 for u in units if u.level is level) for level in Level}
     print(f"{args.file}: {len(units)} units — " + ", ".join(f"{n} {level}" for level, n in counts.items()))
+    return 0
+
+
+def _one_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _server_admin():
+    try:
+        from ntm_field.server import admin
+    except ImportError:
+        raise CommandError("the server needs its extra: pip install 'ntm-field[server]'") from None
+    return admin
+
+
+def _server(args: argparse.Namespace) -> int:
+    _server_admin().serve(db=args.db, host=args.host, port=args.port)
+    return 0
+
+
+def _admin_units_load(args: argparse.Namespace) -> int:
+    counts = _server_admin().load_units(args.file, db=args.db, structure=args.structure)
+    print(f"{args.file}: loaded " + ", ".join(f"{n} {level}" for level, n in counts.items()))
+    return 0
+
+
+def _admin_units_map(args: argparse.Namespace) -> int:
+    rows = _server_admin().load_mapping(args.file, db=args.db)
+    print(f"{args.file}: loaded {rows} old→new commune rows")
+    return 0
+
+
+def _admin_enrol_code(args: argparse.Namespace) -> int:
+    scope = [code.strip() for code in args.scope.split(",") if code.strip()]
+    created, link = _server_admin().enrol_code(
+        role=args.role, scope=scope, uses=args.uses, expires=args.expires, url=args.url, db=args.db
+    )
+    payload = {"code": created.code, "link": link, "role": created.role, "scope": list(created.scope),
+               "expires": created.expires.isoformat()}  # fmt: skip
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(f"code: {created.code}\nlink: {link}\nrole: {created.role}\nscope: {', '.join(created.scope)}\n"
+              f"expires: {payload['expires']}")  # fmt: skip
+    return 0
+
+
+def _admin_revoke(args: argparse.Namespace) -> int:
+    _server_admin().revoke(args.device_id, db=args.db)
+    print(f"revoked {args.device_id}")
+    return 0
+
+
+def _admin_recompute(args: argparse.Namespace) -> int:
+    hamlets = _server_admin().recompute(db=args.db)
+    print(f"recomputed the counters of {hamlets} hamlets")
     return 0
 
 

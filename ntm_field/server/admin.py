@@ -1,0 +1,115 @@
+"""What the server's command line does, behind `ntm-field server` and `ntm-field admin …`."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import uvicorn
+
+from ntm_field.domain.units import UnitsFileError
+from ntm_field.server.app import Settings, create_app, enrol_link
+from ntm_field.server.db import DatabaseUrlError, open_backend
+from ntm_field.server.store import ROLES, EnrolCode, ServerStore
+
+DURATION = re.compile(r"(\d{1,4})([dhm])")
+
+
+class AdminError(Exception):
+    """An admin command cannot do what was asked (one-line message)."""
+
+
+def database_url(given: str | None) -> str:
+    """--db, else NTM_DATABASE_URL, else an SQLite file in the data directory."""
+    url = given or os.environ.get("NTM_DATABASE_URL")
+    if url:
+        return url
+    data = Path(os.environ.get("NTM_DATA_DIR", "data"))
+    return f"sqlite:///{data / 'server.db'}"
+
+
+def open_store(url: str | None) -> ServerStore:
+    """Open (creating and migrating when new) the server database."""
+    try:
+        backend = open_backend(database_url(url))
+    except DatabaseUrlError as error:
+        raise AdminError(str(error)) from None
+    store = ServerStore(backend, clock=lambda: datetime.now(timezone.utc), new_id=lambda: str(uuid.uuid4()))
+    store.migrate()
+    return store
+
+
+def serve(*, db: str | None, host: str, port: int) -> None:
+    url = database_url(db)
+    public = os.environ.get("NTM_PUBLIC_URL", f"http://{host}:{port}")
+    app = create_app(Settings(database_url=url, public_url=public), store=open_store(url))
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def load_units(path: Path, *, db: str | None, structure: str | None) -> dict[str, int]:
+    store = open_store(db)
+    try:
+        units = store.load_units(path.read_text(encoding="utf-8-sig"), structure=structure)
+    except UnitsFileError as error:
+        raise AdminError(f"{path}: {error}") from None
+    finally:
+        store.close()
+    counts: dict[str, int] = {}
+    for unit in units:
+        counts[str(unit.level)] = counts.get(str(unit.level), 0) + 1
+    return counts
+
+
+def load_mapping(path: Path, *, db: str | None) -> int:
+    store = open_store(db)
+    try:
+        return len(store.load_mapping(path.read_text(encoding="utf-8-sig")))
+    except UnitsFileError as error:
+        raise AdminError(f"{path}: {error}") from None
+    finally:
+        store.close()
+
+
+def enrol_code(
+    *, role: str, scope: list[str], uses: int, expires: str, url: str | None, db: str | None
+) -> tuple[EnrolCode, str]:
+    if role not in ROLES:
+        raise AdminError(f"--role must be one of {', '.join(ROLES)}")
+    if uses < 1:
+        raise AdminError("--uses must be at least 1")
+    match = DURATION.fullmatch(expires)
+    if not match:
+        raise AdminError("--expires takes a duration such as 7d, 12h or 30m")
+    amount, unit = int(match[1]), match[2]
+    lifetime = timedelta(days=amount) if unit == "d" else timedelta(hours=amount) if unit == "h" else timedelta(minutes=amount)
+    store = open_store(db)
+    try:
+        known = set(store.tree("2024").units) | set(store.tree("2025").units)
+        unknown = [code for code in scope if code not in known]
+        if unknown:
+            raise AdminError(f"--scope: unknown unit {unknown[0]} (load the units first)")
+        created = store.create_enrol_code(role=role, scope=scope, uses=uses, expires_in=lifetime, created_by="cli")
+    finally:
+        store.close()
+    base = url or os.environ.get("NTM_PUBLIC_URL", "http://127.0.0.1:8080")
+    return created, enrol_link(base, created.code)
+
+
+def revoke(device_id: str, *, db: str | None) -> None:
+    store = open_store(db)
+    try:
+        if not store.revoke(device_id, actor="cli"):
+            raise AdminError(f"no device {device_id}")
+    finally:
+        store.close()
+
+
+def recompute(*, db: str | None) -> int:
+    store = open_store(db)
+    try:
+        return store.recompute(actor="cli")
+    finally:
+        store.close()

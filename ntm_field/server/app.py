@@ -1,0 +1,296 @@
+"""The central endpoint's HTTP edge: routes, auth, limits, and errors in the contract's one shape.
+
+Handlers only translate between HTTP and the store; the rules live in
+`changes.py`, `coverage.py` and the domain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+import zlib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ntm_field import __version__
+from ntm_field.server import errors
+from ntm_field.server.changes import decode_cursor, pull, push_change
+from ntm_field.server.coverage import coverage_report
+from ntm_field.server.db import open_backend
+from ntm_field.server.store import ROLES, Device, ServerStore
+
+log = logging.getLogger("ntm_field.server")
+
+MAX_BODY = 1024 * 1024
+MAX_INFLATED = 8 * 1024 * 1024
+MAX_CHANGES = 500
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings of the central endpoint (environment prefix NTM_)."""
+
+    database_url: str
+    public_url: str = "http://127.0.0.1:8080"
+    requests_per_minute: int = 600  # per token; the contract asks for at least 120
+    enrolments_per_minute: int = 30  # per client address
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+
+
+class RateLimiter:
+    """A sliding one-minute window per key; answers how long to wait when over."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - 60:
+                hits.popleft()
+            if len(hits) >= self.per_minute:
+                retry = max(1, int(60 - (now - hits[0])) + 1)
+                raise RateLimited(retry)
+            hits.append(now)
+
+
+class RateLimited(errors.ApiError):
+    status, code = 429, "rate_limited"
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many requests: retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
+    """Build the app; the store is opened (and migrated) here, never at import time."""
+    if store is None:
+        store = ServerStore(open_backend(settings.database_url), clock=settings.clock, new_id=settings.new_id)
+        store.migrate()
+    app = FastAPI(title="ntm-field central endpoint", version=__version__)
+    app.state.store = store
+    app.state.token_limiter = RateLimiter(settings.requests_per_minute)
+    enrol_limiter = RateLimiter(settings.enrolments_per_minute)
+
+    @app.exception_handler(errors.ApiError)
+    async def api_error(_: Request, error: errors.ApiError) -> JSONResponse:
+        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+        return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ())[1:]) or None
+        return JSONResponse(
+            errors.Invalid(f"{where or 'request'}: {first.get('msg', 'invalid')}", field=where).body(),
+            status_code=422,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        # the type only: messages of database errors can quote personal data
+        log.error("unexpected %s while serving a request", type(error).__name__)
+        body = {"error": {"code": "internal", "message": "internal error", "field": None}}
+        return JSONResponse(body, status_code=500)
+
+    @app.get("/api/v1/health")
+    def health() -> dict:
+        return {"status": "ok", "version": __version__, "time": settings.clock().isoformat()}
+
+    @app.post("/api/v1/enrol", status_code=201)
+    async def enrol(request: Request) -> dict:
+        enrol_limiter.check(request.client.host if request.client else "?")
+        body = await _json_body(request)
+        code, name = body.get("code"), body.get("device_name", "")
+        if not isinstance(code, str) or not code or len(code) > 200:
+            raise errors.InvalidCode("the enrolment code is not valid")
+        if not isinstance(name, str) or len(name) > 100:
+            raise errors.Invalid("device_name must be text of at most 100 characters", field="device_name")
+        device, token = await run_in_threadpool(store.enrol, code, name)
+        return {
+            "device_id": device.id,
+            "token": token,
+            "role": device.role,
+            "scope": list(device.scope),
+            "server_time": settings.clock().isoformat(),
+        }
+
+    @app.post("/api/v1/enrol-codes", status_code=201)
+    async def enrol_codes(request: Request, device: DeviceDep) -> dict:
+        if device.role not in ("leader", "admin"):
+            raise errors.Forbidden("only a leader or an admin creates enrolment codes")
+        body = await _json_body(request)
+        role, scope = body.get("role"), body.get("scope")
+        uses, days = body.get("uses", 1), body.get("expires_in_days", 7)
+        if role not in ROLES:
+            raise errors.Invalid("role must be surveyor, leader, officer or admin", field="role")
+        if not isinstance(scope, list) or not scope or not all(isinstance(c, str) for c in scope):
+            raise errors.Invalid("scope must be a non-empty list of unit codes", field="scope")
+        if type(uses) is not int or not 1 <= uses <= 1000:
+            raise errors.Invalid("uses must be a whole number from 1 to 1000", field="uses")
+        if type(days) is not int or not 1 <= days <= 90:
+            raise errors.Invalid("expires_in_days must be a whole number from 1 to 90", field="expires_in_days")
+        if device.role == "leader":
+            if role != "surveyor":
+                raise errors.Forbidden("a leader creates codes for surveyors only")
+            tree = store.tree("2024")
+            for code in scope:
+                if code not in tree.units:
+                    raise errors.UnknownUnit(f"unit {code} is not known", field="scope")
+                if not set(tree.ancestors(code)) & set(device.scope):
+                    raise errors.Forbidden("the scope is outside the leader's own")
+        created = await run_in_threadpool(
+            lambda: store.create_enrol_code(
+                role=role, scope=scope, uses=uses, expires_in=timedelta(days=days), created_by=device.id
+            )
+        )
+        return {
+            "code": created.code,
+            "link": enrol_link(settings.public_url, created.code),
+            "role": created.role,
+            "scope": list(created.scope),
+            "expires": created.expires.isoformat(),
+        }
+
+    @app.post("/api/v1/sync/push")
+    async def sync_push(request: Request, device: DeviceDep) -> dict:
+        if device.role == "officer":
+            raise errors.Forbidden("an officer does not write households")
+        body = await _push_body(request)
+        batch_id, changes = body.get("batch_id"), body.get("changes")
+        if not isinstance(batch_id, str) or not 1 <= len(batch_id) <= 100:
+            raise errors.ApiError("batch_id must be a string of 1–100 characters", field="batch_id", code="invalid")
+        if not isinstance(changes, list) or not all(isinstance(c, dict) for c in changes):
+            raise errors.ApiError("changes must be an array of objects", field="changes", code="invalid")
+        if len(changes) > MAX_CHANGES:
+            raise errors.ApiError(f"at most {MAX_CHANGES} changes a batch", status=413, code="too_large")
+
+        def apply() -> list[dict]:
+            hamlets = store.tree("2024")
+            today = settings.clock().date()
+            return [push_change(store, device, change, hamlets=hamlets, today=today) for change in changes]
+
+        results = await run_in_threadpool(apply)
+        return {"batch_id": batch_id, "server_time": settings.clock().isoformat(), "results": results}
+
+    @app.get("/api/v1/sync/pull")
+    def sync_pull(
+        device: DeviceDep,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    ) -> dict:
+        try:
+            after = decode_cursor(cursor)
+        except ValueError:
+            raise errors.Invalid("the cursor is not one this server gave", field="cursor") from None
+        return pull(store, hamlets_in_scope(store, device), after=after, limit=limit)
+
+    @app.get("/api/v1/coverage")
+    def coverage(
+        device: DeviceDep,
+        unit: Annotated[str | None, Query(max_length=20)] = None,
+        structure: Annotated[str | None, Query(pattern="^(2024|2025)$")] = None,
+    ) -> dict:
+        return coverage_report(store, device, unit=unit, structure=structure)
+
+    return app
+
+
+def current_device(request: Request, authorization: Annotated[str | None, Header()] = None) -> Device:
+    """The device behind the bearer token (401/403 otherwise), counted against its rate limit."""
+    if not authorization or not authorization.startswith("Bearer ") or len(authorization) > 200:
+        raise errors.InvalidToken("a bearer token is required")
+    device = request.app.state.store.authenticate(authorization.removeprefix("Bearer ").strip())
+    request.app.state.token_limiter.check(device.id)
+    return device
+
+
+DeviceDep = Annotated[Device, Depends(current_device)]
+
+
+def hamlets_in_scope(store: ServerStore, device: Device) -> list[str]:
+    tree = store.tree("2024")
+    if device.role == "admin":
+        return [c for c, u in tree.units.items() if str(u.level) == "hamlet"]
+    found: set[str] = set()
+    for code in device.scope:
+        found.update(tree.hamlets_under(code))
+    return sorted(found)
+
+
+def enrol_link(base_url: str, code: str) -> str:
+    """The link an enrolment QR holds: the server's address and the code."""
+    return f"{base_url.rstrip('/')}/enrol?code={code}"
+
+
+async def _json_body(request: Request) -> dict:
+    raw = await _read_limited(request, MAX_BODY)
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise errors.ApiError("the body is not JSON", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise errors.ApiError("the body must be a JSON object", code="invalid_json")
+    return body
+
+
+async def _push_body(request: Request) -> dict:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise errors.ApiError("send application/json", status=415, code="unsupported_media_type")
+    raw = await _read_limited(request, MAX_BODY)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        raw = _gunzip_limited(raw, MAX_INFLATED)
+    elif encoding not in ("identity", ""):
+        raise errors.ApiError("only gzip content encoding is accepted", status=415, code="unsupported_media_type")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise errors.ApiError("the body is not JSON", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise errors.ApiError("the body must be a JSON object", code="invalid_json")
+    return body
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise errors.ApiError("the body is over 1 MiB", status=413, code="too_large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise errors.ApiError("the body is over 1 MiB", status=413, code="too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _gunzip_limited(raw: bytes, limit: int) -> bytes:
+    """Inflate at most `limit` bytes: a gzip bomb is refused without being inflated in memory."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(raw, limit + 1)
+    except zlib.error:
+        raise errors.ApiError("the gzip body is damaged", code="invalid_json") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise errors.ApiError("the body is over 8 MiB inflated", status=413, code="too_large")
+    return out
+
+
+__all__ = ["Settings", "create_app"]

@@ -1,0 +1,255 @@
+"""Push and pull: idempotent, merged, one transaction per change, results committed with the data.
+
+A change is judged in this order: a known `change_id` answers `duplicate` (same
+body) or `change_id_reused` (other body) before anything else; then the change
+is validated and its hamlet checked against the device's scope; then it is
+applied — directly when `base_rev` is the current revision, else merged with
+the domain's three-way merge against the revision the client started from.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from datetime import date
+from typing import Any
+
+from ntm_field.domain.merge import FieldConflict, merge
+from ntm_field.domain.records import Household
+from ntm_field.domain.validation import Problem, validate_document
+from ntm_field.server.store import (
+    Device,
+    ServerStore,
+    UnitTree,
+    _add_counters,
+    household_counts,
+)
+
+MAX_CHANGE_ID = 100
+
+
+class Rejection(Exception):
+    """This change alone is refused (the batch goes on)."""
+
+    def __init__(self, code: str, field: str | None, message: str):
+        super().__init__(message)
+        self.code, self.field, self.message = code, field, message
+
+
+def push_change(store: ServerStore, device: Device, change: Any, *, hamlets: UnitTree, today: date) -> dict:
+    """Apply one change of a push batch and return its result object (never raises for the change's faults)."""
+    change_id = change.get("change_id") if isinstance(change, dict) else None
+    try:
+        return _push(store, device, change, hamlets=hamlets, today=today)
+    except Rejection as rejected:
+        return {
+            "change_id": change_id if isinstance(change_id, str) else None,
+            "id": change.get("id") if isinstance(change, dict) and isinstance(change.get("id"), str) else None,
+            "status": "rejected",
+            "rev": None,
+            "error": {"code": rejected.code, "message": rejected.message, "field": rejected.field},
+        }
+
+
+def _push(store: ServerStore, device: Device, change: Any, *, hamlets: UnitTree, today: date) -> dict:
+    if not isinstance(change, dict):
+        raise Rejection("invalid", None, "a change must be a JSON object")
+    change_id = change.get("change_id")
+    if not isinstance(change_id, str) or not 1 <= len(change_id) <= MAX_CHANGE_ID:
+        raise Rejection("invalid", "change_id", f"change_id must be a string of 1–{MAX_CHANGE_ID} characters")
+    body_hash = hashlib.sha256(json.dumps(change, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    with store.backend.transaction() as tx:
+        # Lock first: orders this change after every earlier commit (see store.py).
+        rev = tx.one("UPDATE sync_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq")[0]
+        known = tx.one("SELECT body_hash, household_id, status, rev FROM changes WHERE change_id = ?", [change_id])
+        if known is not None:
+            if known[0] != body_hash:
+                raise Rejection("change_id_reused", "change_id", "this change_id was already used for another change")
+            return _result(change_id, known[1], "duplicate", known[3])
+        incoming, deleted, base_rev = _parse_change(change, today)
+        household_id = change["id"]
+        current = tx.one("SELECT hamlet_code, rev, deleted, document FROM households WHERE id = ?", [household_id])
+        hamlet_code = incoming.hamlet_code if incoming is not None else (current[0] if current else None)
+        if hamlet_code is None:
+            raise Rejection("invalid", "data", "a deletion of an unknown household needs its data")
+        for code in {hamlet_code, current[0] if current else hamlet_code}:
+            _check_hamlet(code, device, hamlets)
+        now = store.clock().isoformat()
+
+        conflicts: list[FieldConflict] = []
+        if current is None or base_rev == current[1]:
+            status, stored, stored_deleted = "applied", incoming, deleted
+        else:
+            if base_rev is not None and base_rev > current[1]:
+                raise Rejection("invalid", "base_rev", "base_rev is newer than the household's current revision")
+            base = _base_document(tx, household_id, base_rev)
+            if base is None:
+                raise Rejection("invalid", "base_rev", "base_rev is not a revision of this household")
+            current_household = None if current[2] else Household.from_document(json.loads(current[3]))
+            status, stored, stored_deleted, conflicts = _merge(base, current_household, incoming, deleted)
+
+        old_counts = (
+            household_counts(Household.from_document(json.loads(current[3]))) if current and not current[2] else None
+        )
+        document = None if stored is None else json.dumps(stored.to_document(), ensure_ascii=False, separators=(",", ":"))
+        tx.execute(
+            """INSERT INTO households (id, hamlet_code, rev, deleted, document, device_id, received_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET hamlet_code = excluded.hamlet_code, rev = excluded.rev,
+                 deleted = excluded.deleted, document = excluded.document, device_id = excluded.device_id,
+                 received_at = excluded.received_at""",
+            [household_id, stored.hamlet_code if stored else hamlet_code, rev, int(stored_deleted), document, device.id, now],
+        )
+        tx.execute(
+            """INSERT INTO revisions (rev, household_id, change_id, hamlet_code, deleted, document, status, device_id, received_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [rev, household_id, change_id, stored.hamlet_code if stored else hamlet_code, int(stored_deleted),
+             document, status, device.id, now],
+        )  # fmt: skip
+        tx.execute(
+            "INSERT INTO changes (change_id, body_hash, household_id, status, rev, device_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [change_id, body_hash, household_id, status, rev, device.id, now],
+        )
+        for conflict in conflicts:
+            competing = [
+                {"value": conflict.current, "device_id": current_device, "rev": current_rev, "received_at": current_at}
+                for current_device, current_rev, current_at in [_current_meta(tx, household_id, rev)]
+            ] + [{"value": conflict.incoming, "device_id": device.id, "rev": rev, "received_at": now}]
+            tx.execute(
+                """INSERT INTO conflicts (id, household_id, hamlet_code, field, competing, status, created_rev, created_at)
+                   VALUES (?, ?, ?, ?, ?, 'open', ?, ?)""",
+                [store.new_id(), household_id, hamlet_code, conflict.field, json.dumps(competing, ensure_ascii=False), rev, now],
+            )
+        if old_counts is not None:
+            _add_counters(tx, current[0], old_counts, sign=-1)
+        if stored is not None and not stored_deleted:
+            _add_counters(tx, stored.hamlet_code, household_counts(stored), sign=1)
+        store._audit(tx, device.id, "household.push", household_id, {"rev": rev, "status": status})
+    return _result(change_id, household_id, status, rev)
+
+
+def _merge(base: Household | None, current: Household | None, incoming: Household | None, deleted: bool):
+    """(status, household to store, stored deleted?, conflicts) for a concurrent change."""
+    if deleted or current is None:
+        edited = current if deleted else incoming  # the side that still holds a household
+        untouched_base = base is not None and edited is not None and edited.to_document() == base.to_document()
+        if deleted and current is None:
+            return "merged", None, True, []
+        if deleted and untouched_base:
+            return "merged", None, True, []  # deleting what nobody changed meanwhile
+        # one side deleted, the other edited: the household stays, the leader decides
+        conflict = FieldConflict("deleted", False, current is None, deleted)
+        return "conflict", edited, False, [conflict]
+    result = merge(base if base is not None else current, current, incoming)
+    return result.status, result.household, False, list(result.conflicts)
+
+
+def _current_meta(tx, household_id: str, below_rev: int) -> tuple:
+    row = tx.one(
+        "SELECT device_id, rev, received_at FROM revisions WHERE household_id = ? AND rev < ? ORDER BY rev DESC LIMIT 1",
+        [household_id, below_rev],
+    )
+    return row if row is not None else (None, None, None)
+
+
+def _base_document(tx, household_id: str, base_rev: int | None) -> Household | None:
+    """The household as of `base_rev` (None: as first stored), or None when it is not its revision."""
+    if base_rev is None:
+        row = tx.one("SELECT deleted, document FROM revisions WHERE household_id = ? ORDER BY rev LIMIT 1", [household_id])
+    else:
+        row = tx.one("SELECT deleted, document FROM revisions WHERE household_id = ? AND rev = ?", [household_id, base_rev])
+    if row is None:
+        return None
+    return Household.from_document(json.loads(row[1])) if row[1] else None
+
+
+def _parse_change(change: dict, today: date) -> tuple[Household | None, bool, int | None]:
+    allowed = {"change_id", "id", "base_rev", "deleted", "data"}
+    for key in change:
+        if key not in allowed:
+            raise Rejection("invalid", key if isinstance(key, str) and key.isidentifier() else None, "unknown key in the change")
+    household_id = change.get("id")
+    if not isinstance(household_id, str) or not _is_uuid(household_id):
+        raise Rejection("invalid", "id", "id must be the household's UUID")
+    base_rev = change.get("base_rev")
+    if base_rev is not None and (type(base_rev) is not int or base_rev < 0):
+        raise Rejection("invalid", "base_rev", "base_rev must be null or a revision number")
+    deleted = change.get("deleted", False)
+    if not isinstance(deleted, bool):
+        raise Rejection("invalid", "deleted", "deleted must be true or false")
+    data = change.get("data")
+    if deleted and data is None:
+        return None, True, base_rev
+    problems: list[Problem] = validate_document(data, today=today)
+    if problems:
+        first = problems[0]
+        field = first.field if first.field == "data" else f"data.{first.field}"
+        raise Rejection("invalid", field, first.message("en"))
+    if data["id"] != household_id:
+        raise Rejection("invalid", "data.id", "data.id differs from the change's id")
+    return Household.from_document(data), deleted, base_rev
+
+
+def _check_hamlet(code: str, device: Device, hamlets: UnitTree) -> None:
+    unit = hamlets.units.get(code)
+    if unit is None or str(unit.level) != "hamlet":
+        raise Rejection("unknown_hamlet", "data.hamlet_code", "the hamlet is not known to the server")
+    if device.role != "admin" and not set(hamlets.ancestors(code)) & set(device.scope):
+        raise Rejection("forbidden_hamlet", "data.hamlet_code", "the hamlet is outside this device's scope")
+
+
+def _result(change_id: str, household_id: str, status: str, rev: int) -> dict:
+    return {"change_id": change_id, "id": household_id, "status": status, "rev": rev, "error": None}
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value.lower() and len(value) == 36
+    except ValueError:
+        return False
+
+
+# ----- pull ---------------------------------------------------------------------------
+
+
+def encode_cursor(rev: int) -> str:
+    return base64.urlsafe_b64encode(f"v1:{rev}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, rev = text.split(":")
+        if version != "v1" or not rev.isdigit():
+            raise ValueError
+        return int(rev)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("cursor") from None
+
+
+def pull(store: ServerStore, hamlet_codes: list[str], *, after: int, limit: int) -> dict:
+    """Households of the given hamlets stored after revision `after`, oldest first."""
+    if not hamlet_codes:
+        return {"changes": [], "cursor": encode_cursor(after), "has_more": False}
+    marks = ", ".join("?" * len(hamlet_codes))
+    with store.backend.transaction() as tx:
+        # Read the clock first: every revision up to it has committed (commits are ordered by
+        # the clock's row lock), so the cursor may move up to it without skipping anything.
+        last = tx.one("SELECT seq FROM sync_clock WHERE id = 1")[0]
+        rows = tx.all(
+            f"SELECT id, rev, deleted, document FROM households WHERE rev > ? AND rev <= ? "
+            f"AND hamlet_code IN ({marks}) ORDER BY rev LIMIT ?",
+            [after, last, *hamlet_codes, limit + 1],
+        )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    changes = [
+        {"id": r[0], "rev": r[1], "deleted": bool(r[2]), "data": None if r[3] is None else json.loads(r[3])}
+        for r in rows
+    ]
+    cursor_rev = rows[-1][1] if has_more else max(after, last)
+    return {"changes": changes, "cursor": encode_cursor(cursor_rev), "has_more": has_more}

@@ -1,0 +1,108 @@
+"""Coverage of a unit and its children, read from the per-hamlet counters.
+
+A provincial figure is a sum over a few hundred counter rows. Under the 2025
+structure, hamlets (kept under the 2024 communes they were surveyed in) roll up
+through the old→new commune mapping.
+"""
+
+from __future__ import annotations
+
+from ntm_field.domain.codes import Check
+from ntm_field.domain.units import Level
+from ntm_field.server import errors
+from ntm_field.server.store import COUNTER_COLUMNS, Device, ServerStore, UnitTree
+
+VISITS = ("surveyed", "absent", "refused", "moved", "vacant")
+
+
+class Rollup:
+    """Which hamlets sit under each unit of one structure."""
+
+    def __init__(self, structure: str, trees: dict[str, UnitTree], mapping: dict[str, str]):
+        self.structure = structure
+        self.tree = trees[structure]
+        self.hamlet_tree = trees["2024"]
+        self._old_communes: dict[str, list[str]] = {}
+        if structure == "2025":
+            for old, new in mapping.items():
+                self._old_communes.setdefault(new, []).append(old)
+
+    def children(self, code: str) -> list[str]:
+        own = list(self.tree.children.get(code, ()))
+        for old in self._old_communes.get(code, ()):
+            own.extend(self.hamlet_tree.children.get(old, ()))
+        return sorted(set(own))
+
+    def hamlets(self, code: str) -> list[str]:
+        unit = self.tree.units.get(code) or self.hamlet_tree.units.get(code)
+        if unit is not None and unit.level is Level.HAMLET:
+            return [code]
+        found = set(self.tree.hamlets_under(code)) if code in self.tree.units else set()
+        for commune in [code, *self._descendants(code)]:
+            for old in self._old_communes.get(commune, ()):
+                found.update(self.hamlet_tree.hamlets_under(old))
+        return sorted(found)
+
+    def unit(self, code: str):
+        return self.tree.units.get(code) or self.hamlet_tree.units.get(code)
+
+    def _descendants(self, code: str) -> list[str]:
+        out, stack = [], [code]
+        while stack:
+            for child in self.tree.children.get(stack.pop(), ()):
+                out.append(child)
+                stack.append(child)
+        return out
+
+
+def coverage_report(store: ServerStore, device: Device, *, unit: str | None, structure: str | None) -> dict:
+    trees = {s: store.tree(s) for s in ("2024", "2025")}
+    if unit is None:
+        unit = device.scope[0] if device.scope else next(
+            (c for c, u in trees["2024"].units.items() if u.level is Level.PROVINCE), None
+        )
+        if unit is None:
+            raise errors.UnknownUnit("no units are loaded", field="unit")
+    if structure is None:
+        structure = "2024" if unit in trees["2024"].units else "2025"
+    rollup = Rollup(structure, trees, store.mapping() if structure == "2025" else {})
+    if rollup.unit(unit) is None:
+        raise errors.UnknownUnit(f"unit {unit} is not known", field="unit")
+    hamlets = rollup.hamlets(unit)
+    if device.role != "admin":
+        allowed = set()
+        for code in device.scope:
+            allowed.update(trees["2024"].hamlets_under(code))
+        if not hamlets or not set(hamlets) <= allowed:
+            raise errors.Forbidden("the unit is outside this token's scope")
+    children = rollup.children(unit)
+    counters = store.counters({h for code in [unit, *children] for h in rollup.hamlets(code)} | set(hamlets))
+    report = _figures(rollup, unit, hamlets, counters)
+    report["children"] = [_figures(rollup, child, rollup.hamlets(child), counters) | {"children": []}
+                          if rollup.unit(child).level is Level.HAMLET else _figures(rollup, child, rollup.hamlets(child), counters)
+                          for child in children]  # fmt: skip
+    return report
+
+
+def _figures(rollup: Rollup, code: str, hamlets: list[str], counters: dict[str, dict[str, int]]) -> dict:
+    unit = rollup.unit(code)
+    total = dict.fromkeys(COUNTER_COLUMNS, 0)
+    for hamlet in hamlets:
+        for key, value in counters.get(hamlet, {}).items():
+            total[key] += value
+    targets = [rollup.hamlet_tree.units[h].expected_households if h in rollup.hamlet_tree.units else None for h in hamlets]
+    expected = sum(targets) if targets and all(t is not None for t in targets) else None
+    indicators = {}
+    for check in Check:
+        covered, eligible = total[f"{check.value}_covered"], total[f"{check.value}_eligible"]
+        figure = {"covered": covered, "eligible": eligible, "unknown": total[f"{check.value}_unknown"]}
+        if check is Check.VNEID:
+            figure["level1"] = total["vneid_level1"]
+        figure["rate"] = round(covered / eligible, 4) if eligible else None
+        indicators[check.value] = figure
+    return {
+        "unit": {"code": code, "name": unit.name, "level": str(unit.level)},
+        "households": {"expected": expected, **{visit: total[visit] for visit in VISITS}},
+        "indicators": indicators,
+        "fully_covered_households": total["fully_covered"],
+    }

@@ -1,0 +1,143 @@
+"""Database backends of the central endpoint: SQLite (embedded) and PostgreSQL (psycopg 3).
+
+The store writes one SQL dialect (`?` placeholders, `ON CONFLICT`, `RETURNING`,
+which both engines speak); a backend only opens connections, runs transactions
+and translates placeholders. Connections are per thread: FastAPI runs plain
+handlers in a thread pool.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL is neither sqlite:///… nor postgresql://…."""
+
+
+class Tx(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None: ...
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]: ...
+
+
+class Backend(Protocol):
+    dialect: str
+
+    def transaction(self) -> Any: ...
+    def close(self) -> None: ...
+
+
+class _Tx:
+    def __init__(self, cursor: Any, translate: bool):
+        self._cursor = cursor
+        self._translate = translate
+
+    def _sql(self, sql: str) -> str:
+        return _PLACEHOLDER.sub("%s", sql.replace("%", "%%")) if self._translate else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(self._sql(sql), tuple(params))
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        self._cursor.execute(self._sql(sql), tuple(params))
+        return self._cursor.fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        self._cursor.execute(self._sql(sql), tuple(params))
+        return self._cursor.fetchall()
+
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+class SqliteBackend:
+    """An SQLite file: WAL, synchronous=FULL, writes serialised by BEGIN IMMEDIATE."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield _Tx(conn.cursor(), translate=False)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class PostgresBackend:
+    """A PostgreSQL database through psycopg 3 (READ COMMITTED, one connection per thread)."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str):
+        self.url = url
+        self._local = threading.local()
+
+    def _conn(self) -> psycopg.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = psycopg.connect(self.url, autocommit=False)
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        conn = self._conn()
+        try:
+            with conn.cursor() as cursor:
+                yield _Tx(cursor, translate=True)
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def open_backend(url: str) -> SqliteBackend | PostgresBackend:
+    """The backend for `sqlite:///path` or `postgresql://…` (also `postgres://…`)."""
+    if url.startswith("sqlite:///"):
+        return SqliteBackend(Path(url.removeprefix("sqlite:///")))
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresBackend(url)
+    raise DatabaseUrlError("the database URL must start with sqlite:/// or postgresql://")
+
+
+DatabaseError = (sqlite3.Error, psycopg.Error)

@@ -1,0 +1,151 @@
+"""Named migrations of the server database, one text for both engines.
+
+`{serial}` becomes each engine's auto-increment key; everything else is SQL
+both SQLite and PostgreSQL accept. Migrations run in order, each once, each in
+its own transaction with the record of it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ntm_field.domain.codes import Check
+
+_CHECK_COUNTERS = ",\n".join(
+    f"    {check.value}_{part} BIGINT NOT NULL DEFAULT 0"
+    for check in Check
+    for part in ("covered", "eligible", "unknown", "level1")
+)
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_units_devices_households",
+        f"""
+CREATE TABLE units (
+    structure TEXT NOT NULL,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    level TEXT NOT NULL,
+    parent_code TEXT,
+    expected_households BIGINT,
+    PRIMARY KEY (structure, code)
+);
+CREATE TABLE unit_map (
+    old_code TEXT PRIMARY KEY,
+    new_code TEXT NOT NULL
+);
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT
+);
+CREATE TABLE enrol_codes (
+    code_hash TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    uses_left BIGINT NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_by TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE sync_clock (
+    id INTEGER PRIMARY KEY,
+    seq BIGINT NOT NULL
+);
+INSERT INTO sync_clock (id, seq) VALUES (1, 0);
+CREATE TABLE households (
+    id TEXT PRIMARY KEY,
+    hamlet_code TEXT NOT NULL,
+    rev BIGINT NOT NULL,
+    deleted INTEGER NOT NULL,
+    document TEXT,
+    device_id TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX households_rev ON households (rev);
+CREATE INDEX households_hamlet_rev ON households (hamlet_code, rev);
+CREATE TABLE revisions (
+    rev BIGINT PRIMARY KEY,
+    household_id TEXT NOT NULL,
+    change_id TEXT,
+    hamlet_code TEXT NOT NULL,
+    deleted INTEGER NOT NULL,
+    document TEXT,
+    status TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX revisions_household ON revisions (household_id, rev);
+CREATE TABLE changes (
+    change_id TEXT PRIMARY KEY,
+    body_hash TEXT NOT NULL,
+    household_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    rev BIGINT NOT NULL,
+    device_id TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE TABLE conflicts (
+    id TEXT PRIMARY KEY,
+    household_id TEXT NOT NULL,
+    hamlet_code TEXT NOT NULL,
+    field TEXT NOT NULL,
+    competing TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_rev BIGINT NOT NULL,
+    resolved_rev BIGINT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX conflicts_household ON conflicts (household_id, status);
+CREATE TABLE hamlet_counters (
+    hamlet_code TEXT PRIMARY KEY,
+    households BIGINT NOT NULL DEFAULT 0,
+    surveyed BIGINT NOT NULL DEFAULT 0,
+    absent BIGINT NOT NULL DEFAULT 0,
+    refused BIGINT NOT NULL DEFAULT 0,
+    moved BIGINT NOT NULL DEFAULT 0,
+    vacant BIGINT NOT NULL DEFAULT 0,
+    fully_covered BIGINT NOT NULL DEFAULT 0,
+{_CHECK_COUNTERS}
+);
+CREATE TABLE audit (
+    seq {{serial}},
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail TEXT
+);
+""",
+    ),
+]
+
+SERIAL = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "BIGSERIAL PRIMARY KEY"}
+
+
+def migrate(backend) -> list[str]:
+    """Apply pending migrations; returns the names applied now."""
+    applied_now = []
+    with backend.transaction() as tx:
+        tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, script in MIGRATIONS:
+        with backend.transaction() as tx:
+            if backend.dialect == "postgresql":
+                # two server processes starting at once must not both migrate
+                tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+            if tx.one("SELECT 1 FROM schema_migrations WHERE name = ?", [name]):
+                continue
+            for statement in script.replace("{serial}", SERIAL[backend.dialect]).split(";"):
+                if statement.strip():
+                    tx.execute(statement)
+            tx.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                [name, datetime.now(timezone.utc).isoformat()],
+            )
+            applied_now.append(name)
+    return applied_now

@@ -1,0 +1,315 @@
+"""The server store: units, devices and enrolment, households with their history, counters, audit.
+
+Every method is one transaction. Writers of households first bump the single
+`sync_clock` row: the row lock orders commits by revision number, so a pull that
+has seen revision N can never later find a committed revision below N (two
+server processes on one PostgreSQL included).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ntm_field.domain.indicators import Tally, tally_household
+from ntm_field.domain.records import Household
+from ntm_field.domain.units import Level, Unit, UnitsFileError, parse_mapping_csv, parse_units_csv
+from ntm_field.server import errors
+from ntm_field.server.db import Backend, Tx
+from ntm_field.server.schema import migrate
+
+Clock = Callable[[], datetime]
+IdFactory = Callable[[], str]
+
+ROLES = ("surveyor", "leader", "officer", "admin")
+STRUCTURES = ("2024", "2025")
+VISIT_COUNTERS = ("surveyed", "absent", "refused", "moved", "vacant")
+
+
+def token_hash(secret: str) -> str:
+    """Tokens and codes are 256-bit random strings: a plain SHA-256 is enough to store them."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    id: str
+    name: str
+    role: str
+    scope: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolCode:
+    code: str
+    role: str
+    scope: tuple[str, ...]
+    expires: datetime
+
+
+class UnitTree:
+    """The administrative units of one structure, with ancestor lookups for scopes."""
+
+    def __init__(self, units: Iterable[Unit]):
+        self.units = {u.code: u for u in units}
+        self.children: dict[str, list[str]] = {}
+        for unit in self.units.values():
+            if unit.parent_code:
+                self.children.setdefault(unit.parent_code, []).append(unit.code)
+
+    def ancestors(self, code: str) -> list[str]:
+        """The code itself and every unit above it."""
+        chain = []
+        while code in self.units and code not in chain:
+            chain.append(code)
+            code = self.units[code].parent_code or ""
+        return chain
+
+    def hamlets_under(self, code: str) -> list[str]:
+        found, stack = [], [code]
+        while stack:
+            current = stack.pop()
+            unit = self.units.get(current)
+            if unit is not None and unit.level is Level.HAMLET:
+                found.append(current)
+            stack.extend(self.children.get(current, ()))
+        return found
+
+
+class ServerStore:
+    """All persistent state of the central endpoint, behind one interface for both engines."""
+
+    def __init__(self, backend: Backend, *, clock: Clock, new_id: IdFactory):
+        self.backend = backend
+        self.clock = clock
+        self.new_id = new_id
+
+    @property
+    def dialect(self) -> str:
+        return self.backend.dialect
+
+    def migrate(self) -> list[str]:
+        return migrate(self.backend)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    # ----- units ---------------------------------------------------------------------
+
+    def load_units(self, csv_text: str, *, structure: str | None = None, actor: str = "admin") -> list[Unit]:
+        """Load a units CSV (all rows or none) into a structure (default: 2024 when it has districts)."""
+        with self.backend.transaction() as tx:
+            trees = {s: self._tree(tx, s) for s in STRUCTURES}
+            if structure is None:
+                structure = _infer_structure(csv_text, trees)
+            units = parse_units_csv(csv_text, known=trees[structure].units)
+            for unit in units:
+                tx.execute(
+                    """INSERT INTO units (structure, code, name, level, parent_code, expected_households)
+                       VALUES (?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (structure, code) DO UPDATE SET expected_households = excluded.expected_households""",
+                    [structure, unit.code, unit.name, str(unit.level), unit.parent_code, unit.expected_households],
+                )
+            self._audit(tx, actor, "units.load", structure, {"units": len(units)})
+        return units
+
+    def load_mapping(self, csv_text: str, *, actor: str = "admin") -> dict[str, str]:
+        """Load the old→new commune mapping (2024 → 2025 structure)."""
+        with self.backend.transaction() as tx:
+            mapping = parse_mapping_csv(
+                csv_text, old_units=self._tree(tx, "2024").units, new_units=self._tree(tx, "2025").units
+            )
+            for old, new in mapping.items():
+                tx.execute(
+                    "INSERT INTO unit_map (old_code, new_code) VALUES (?, ?) "
+                    "ON CONFLICT (old_code) DO UPDATE SET new_code = excluded.new_code",
+                    [old, new],
+                )
+            self._audit(tx, actor, "units.map", None, {"rows": len(mapping)})
+        return mapping
+
+    def tree(self, structure: str) -> UnitTree:
+        with self.backend.transaction() as tx:
+            return self._tree(tx, structure)
+
+    def mapping(self) -> dict[str, str]:
+        with self.backend.transaction() as tx:
+            return dict(tx.all("SELECT old_code, new_code FROM unit_map"))
+
+    def _tree(self, tx: Tx, structure: str) -> UnitTree:
+        rows = tx.all(
+            "SELECT code, name, level, parent_code, expected_households FROM units WHERE structure = ?", [structure]
+        )
+        return UnitTree(Unit(code, name, Level(level), parent, expected) for code, name, level, parent, expected in rows)
+
+    # ----- devices, tokens, enrolment -------------------------------------------------
+
+    def create_enrol_code(
+        self, *, role: str, scope: Iterable[str], uses: int, expires_in: timedelta, created_by: str
+    ) -> EnrolCode:
+        """A new enrolment code; only its hash is stored."""
+        code = secrets.token_urlsafe(32)
+        expires = self.clock() + expires_in
+        scope = tuple(scope)
+        with self.backend.transaction() as tx:
+            tx.execute(
+                """INSERT INTO enrol_codes (code_hash, role, scope, uses_left, expires_at, created_by, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                [token_hash(code), role, json.dumps(scope), uses, expires.isoformat(), created_by, self.clock().isoformat()],
+            )
+            self._audit(tx, created_by, "enrol_code.create", None, {"role": role, "scope": list(scope), "uses": uses})
+        return EnrolCode(code=code, role=role, scope=scope, expires=expires)
+
+    def enrol(self, code: str, device_name: str) -> tuple[Device, str]:
+        """Exchange an enrolment code for a device and its token (returned once, stored hashed)."""
+        now = self.clock()
+        with self.backend.transaction() as tx:
+            row = tx.one(
+                "SELECT role, scope, uses_left, expires_at FROM enrol_codes WHERE code_hash = ?", [token_hash(code)]
+            )
+            if row is None or row[2] <= 0 or datetime.fromisoformat(row[3]) <= now:
+                raise errors.InvalidCode("the enrolment code is not valid")
+            tx.execute("UPDATE enrol_codes SET uses_left = uses_left - 1 WHERE code_hash = ?", [token_hash(code)])
+            token = secrets.token_urlsafe(32)
+            device = Device(id=self.new_id(), name=device_name, role=row[0], scope=tuple(json.loads(row[1])))
+            tx.execute(
+                "INSERT INTO devices (id, name, role, scope, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [device.id, device.name, device.role, json.dumps(device.scope), token_hash(token), now.isoformat()],
+            )
+            self._audit(tx, device.id, "device.enrol", device.id, {"role": device.role})
+        return device, token
+
+    def create_admin_token(self, name: str = "admin") -> tuple[Device, str]:
+        """An admin device (command line only): role admin, scope everything."""
+        token = secrets.token_urlsafe(32)
+        device = Device(id=self.new_id(), name=name, role="admin", scope=())
+        with self.backend.transaction() as tx:
+            tx.execute(
+                "INSERT INTO devices (id, name, role, scope, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [device.id, name, "admin", "[]", token_hash(token), self.clock().isoformat()],
+            )
+            self._audit(tx, "cli", "device.admin_token", device.id, None)
+        return device, token
+
+    def authenticate(self, token: str) -> Device:
+        with self.backend.transaction() as tx:
+            row = tx.one(
+                "SELECT id, name, role, scope, expires_at, revoked_at FROM devices WHERE token_hash = ?",
+                [token_hash(token)],
+            )
+        if row is None:
+            raise errors.InvalidToken("the token is not known")
+        if row[5] is not None:
+            raise errors.DeviceRevoked("this device was revoked: its local data must be wiped")
+        if row[4] is not None and datetime.fromisoformat(row[4]) <= self.clock():
+            raise errors.TokenExpired("the token has expired")
+        return Device(id=row[0], name=row[1], role=row[2], scope=tuple(json.loads(row[3])))
+
+    def revoke(self, device_id: str, *, actor: str = "admin") -> bool:
+        with self.backend.transaction() as tx:
+            row = tx.one("SELECT revoked_at FROM devices WHERE id = ?", [device_id])
+            if row is None:
+                return False
+            if row[0] is None:
+                tx.execute("UPDATE devices SET revoked_at = ? WHERE id = ?", [self.clock().isoformat(), device_id])
+            self._audit(tx, actor, "device.revoke", device_id, None)
+        return True
+
+    # ----- counters ------------------------------------------------------------------
+
+    def counters(self, hamlet_codes: Iterable[str]) -> dict[str, dict[str, int]]:
+        codes = list(hamlet_codes)
+        if not codes:
+            return {}
+        with self.backend.transaction() as tx:
+            rows = tx.all(f"SELECT {COUNTER_SELECT} FROM hamlet_counters WHERE hamlet_code IN ({_marks(codes)})", codes)
+        return {row[0]: dict(zip(COUNTER_COLUMNS, row[1:])) for row in rows}
+
+    def recompute(self, *, actor: str = "admin") -> int:
+        """Rebuild every hamlet counter from the stored households; returns the hamlets counted."""
+        with self.backend.transaction() as tx:
+            tx.execute("UPDATE sync_clock SET seq = seq WHERE id = 1")  # wait for writers: a consistent rebuild
+            tx.execute("DELETE FROM hamlet_counters")
+            totals: dict[str, dict[str, int]] = {}
+            for hamlet_code, document in tx.all("SELECT hamlet_code, document FROM households WHERE deleted = 0"):
+                counts = household_counts(Household.from_document(json.loads(document)))
+                into = totals.setdefault(hamlet_code, dict.fromkeys(COUNTER_COLUMNS, 0))
+                for key, value in counts.items():
+                    into[key] += value
+            for hamlet_code, counts in totals.items():
+                _add_counters(tx, hamlet_code, counts, sign=1)
+            self._audit(tx, actor, "counters.recompute", None, {"hamlets": len(totals)})
+        return len(totals)
+
+    # ----- audit ---------------------------------------------------------------------
+
+    def audit(self, actor: str, action: str, target: str | None, detail: dict | None) -> None:
+        with self.backend.transaction() as tx:
+            self._audit(tx, actor, action, target, detail)
+
+    def _audit(self, tx: Tx, actor: str, action: str, target: str | None, detail: dict | None) -> None:
+        """Append to the audit log: ids, roles and counts only, never names or documents."""
+        tx.execute(
+            "INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+            [self.clock().isoformat(), actor, action, target, None if detail is None else json.dumps(detail)],
+        )
+
+    def audit_entries(self) -> list[tuple]:
+        with self.backend.transaction() as tx:
+            return tx.all("SELECT seq, at, actor, action, target, detail FROM audit ORDER BY seq")
+
+
+COUNTER_COLUMNS = (
+    "households", *VISIT_COUNTERS, "fully_covered",
+    *(f"{c}_{part}" for c in ("cccd", "vneid", "smartphone", "sim") for part in ("covered", "eligible", "unknown", "level1")),
+)  # fmt: skip
+COUNTER_SELECT = ", ".join(("hamlet_code", *COUNTER_COLUMNS))
+
+
+def household_counts(household: Household) -> dict[str, int]:
+    """A household's contribution to its hamlet's counters (the domain's indicator function)."""
+    tally: Tally = tally_household(household)
+    counts = dict.fromkeys(COUNTER_COLUMNS, 0)
+    counts["households"] = tally.households
+    counts[str(household.visit_status)] = 1
+    counts["fully_covered"] = tally.fully_covered
+    for check, figure in tally.figures.items():
+        for part in ("covered", "eligible", "unknown", "level1"):
+            counts[f"{check.value}_{part}"] = getattr(figure, part)
+    return counts
+
+
+def _add_counters(tx: Tx, hamlet_code: str, counts: dict[str, int], *, sign: int) -> None:
+    tx.execute("INSERT INTO hamlet_counters (hamlet_code) VALUES (?) ON CONFLICT (hamlet_code) DO NOTHING", [hamlet_code])
+    assignments = ", ".join(f"{column} = {column} + ?" for column in COUNTER_COLUMNS)
+    tx.execute(
+        f"UPDATE hamlet_counters SET {assignments} WHERE hamlet_code = ?",
+        [sign * counts[column] for column in COUNTER_COLUMNS] + [hamlet_code],
+    )
+
+
+def _marks(values: list) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _infer_structure(csv_text: str, trees: dict[str, UnitTree]) -> str:
+    """2024 for a file with districts (abolished on 1 July 2025) or whose parents are 2024 units."""
+    lines = csv_text.splitlines()[1:]
+    if any(",district," in line for line in lines):
+        return "2024"
+    parents = {line.split(",")[3] for line in lines if line.count(",") >= 4}
+    codes = {line.split(",")[0] for line in lines if line.count(",") >= 4}
+    outside = parents - codes - {""}
+    if outside and outside <= set(trees["2024"].units):
+        return "2024"
+    if outside and outside <= set(trees["2025"].units):
+        return "2025"
+    return "2025" if lines else "2024"
+
+
+__all__ = ["ServerStore", "Device", "EnrolCode", "UnitTree", "UnitsFileError", "token_hash"]
