@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ntm_field"
 # library (top-level import name) → the module path prefixes allowed to import it
 OWNERS = {
     "sqlite_utils": ("store",),
-    "sqlite3": ("store", "bench"),  # the benchmark's raw-SQL baselines
+    "sqlite3": ("store", "bench", "server"),  # server: the embedded backend; bench: raw-SQL baselines
     "requests": ("sync",),
     "flet": ("ui",),
     "flet_charts": ("ui",),

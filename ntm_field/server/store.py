@@ -298,18 +298,17 @@ def _marks(values: list) -> str:
 
 
 def _infer_structure(csv_text: str, trees: dict[str, UnitTree]) -> str:
-    """2024 for a file with districts (abolished on 1 July 2025) or whose parents are 2024 units."""
-    lines = csv_text.splitlines()[1:]
-    if any(",district," in line for line in lines):
+    """2024 for a file with districts (abolished on 1 July 2025); else the structure holding
+    most of the parents the file refers to (hamlet files); else 2025 (a new two-level file)."""
+    rows = [line.split(",") for line in csv_text.splitlines()[1:] if line.count(",") >= 4]
+    if any(row[2] == "district" for row in rows):
         return "2024"
-    parents = {line.split(",")[3] for line in lines if line.count(",") >= 4}
-    codes = {line.split(",")[0] for line in lines if line.count(",") >= 4}
-    outside = parents - codes - {""}
-    if outside and outside <= set(trees["2024"].units):
-        return "2024"
-    if outside and outside <= set(trees["2025"].units):
-        return "2025"
-    return "2025" if lines else "2024"
+    outside = {row[3] for row in rows} - {row[0] for row in rows} - {""}
+    if not outside:
+        return "2025" if rows else "2024"
+    in_2024 = len(outside & set(trees["2024"].units))
+    in_2025 = len(outside & set(trees["2025"].units))
+    return "2025" if in_2025 > in_2024 else "2024"
 
 
 __all__ = ["ServerStore", "Device", "EnrolCode", "UnitTree", "UnitsFileError", "token_hash"]
