@@ -20,13 +20,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ntm_field import __version__
 from ntm_field.server import errors
 from ntm_field.server.changes import decode_cursor, pull, push_change
-from ntm_field.server.coverage import coverage_report
+from ntm_field.server import reports
+from ntm_field.server.conflicts import list_conflicts, resolve
+from ntm_field.server.coverage import coverage_report, scoped_unit
 from ntm_field.server.db import open_backend
 from ntm_field.server.store import ROLES, Device, ServerStore
 
@@ -208,7 +210,71 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
     ) -> dict:
         return coverage_report(store, device, unit=unit, structure=structure)
 
+    @app.get("/api/v1/progress")
+    def progress_series(
+        device: DeviceDep,
+        unit: Annotated[str | None, Query(max_length=20)] = None,
+        structure: Annotated[str | None, Query(pattern="^(2024|2025)$")] = None,
+    ) -> dict:
+        rollup, code, hamlets = scoped_unit(store, device, unit=unit, structure=structure)
+        found = rollup.unit(code)
+        return {
+            "unit": {"code": code, "name": found.name, "level": str(found.level)},
+            "days": reports.progress(store, hamlets),
+        }
+
+    @app.get("/api/v1/conflicts")
+    def conflicts_of(device: DeviceDep, unit: Annotated[str | None, Query(max_length=20)] = None) -> dict:
+        if device.role == "surveyor":
+            raise errors.Forbidden("conflicts are for leaders, officers and admins")
+        _, _, hamlets = scoped_unit(store, device, unit=unit, structure="2024" if unit is None else None)
+        return {"conflicts": list_conflicts(store, hamlets)}
+
+    @app.post("/api/v1/conflicts/{conflict_id}/resolve")
+    async def resolve_conflict(conflict_id: str, request: Request, device: DeviceDep) -> dict:
+        if device.role not in ("leader", "admin"):
+            raise errors.Forbidden("only a leader or an admin resolves conflicts")
+        body = await _json_body(request)
+        if "value" not in body:
+            raise errors.Invalid("value is required", field="value")
+        allowed = set(hamlets_in_scope(store, device))
+        rev = await run_in_threadpool(
+            lambda: resolve(store, device, conflict_id, body["value"], allowed_hamlets=allowed,
+                            today=settings.clock().date())  # fmt: skip
+        )
+        return {"rev": rev}
+
+    @app.get("/api/v1/export")
+    def export(
+        device: DeviceDep,
+        unit: Annotated[str | None, Query(max_length=20)] = None,
+        format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+        kind: Annotated[str, Query(pattern="^(members|coverage)$")] = "members",
+    ) -> Response:
+        if device.role == "surveyor":
+            raise errors.Forbidden("exports are for leaders, officers and admins")
+        rollup, code, hamlets = scoped_unit(store, device, unit=unit, structure=None)
+        coverage = lambda: list(reports.coverage_rows(  # noqa: E731
+            coverage_report(store, device, unit=code, structure=rollup.structure, depth=10)))
+        members = lambda: list(reports.member_rows(reports.households_of(store, hamlets)))  # noqa: E731
+        store.audit(device.id, "export", code, {"format": format, "kind": kind})
+        name = f"ntm-{code}-{kind if format == 'csv' else 'export'}.{format}"
+        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+        if format == "xlsx":
+            content = reports.to_xlsx([
+                ("Thành viên", reports.MEMBER_HEADERS, members()),
+                ("Độ phủ", reports.COVERAGE_HEADERS, coverage()),
+            ])  # fmt: skip
+            return Response(content, media_type=XLSX, headers=disposition)
+        headers, rows = (
+            (reports.MEMBER_HEADERS, members()) if kind == "members" else (reports.COVERAGE_HEADERS, coverage())
+        )
+        return Response(reports.to_csv(headers, iter(rows)), media_type="text/csv; charset=utf-8", headers=disposition)
+
     return app
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def current_device(request: Request, authorization: Annotated[str | None, Header()] = None) -> Device:

@@ -90,44 +90,55 @@ def _push(store: ServerStore, device: Device, change: Any, *, hamlets: UnitTree,
             current_household = None if current[2] else Household.from_document(json.loads(current[3]))
             status, stored, stored_deleted, conflicts = _merge(base, current_household, incoming, deleted)
 
-        old_counts = (
-            household_counts(Household.from_document(json.loads(current[3]))) if current and not current[2] else None
-        )
-        document = None if stored is None else json.dumps(stored.to_document(), ensure_ascii=False, separators=(",", ":"))
-        tx.execute(
-            """INSERT INTO households (id, hamlet_code, rev, deleted, document, device_id, received_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (id) DO UPDATE SET hamlet_code = excluded.hamlet_code, rev = excluded.rev,
-                 deleted = excluded.deleted, document = excluded.document, device_id = excluded.device_id,
-                 received_at = excluded.received_at""",
-            [household_id, stored.hamlet_code if stored else hamlet_code, rev, int(stored_deleted), document, device.id, now],
-        )
-        tx.execute(
-            """INSERT INTO revisions (rev, household_id, change_id, hamlet_code, deleted, document, status, device_id, received_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [rev, household_id, change_id, stored.hamlet_code if stored else hamlet_code, int(stored_deleted),
-             document, status, device.id, now],
+        store_revision(
+            tx, household_id=household_id, rev=rev, previous=current, stored=stored, deleted=stored_deleted,
+            fallback_hamlet=hamlet_code, status=status, change_id=change_id, device_id=device.id, now=now,
         )  # fmt: skip
         tx.execute(
             "INSERT INTO changes (change_id, body_hash, household_id, status, rev, device_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [change_id, body_hash, household_id, status, rev, device.id, now],
         )
+        if conflicts:
+            previous_meta = _current_meta(tx, household_id, rev)
         for conflict in conflicts:
             competing = [
-                {"value": conflict.current, "device_id": current_device, "rev": current_rev, "received_at": current_at}
-                for current_device, current_rev, current_at in [_current_meta(tx, household_id, rev)]
-            ] + [{"value": conflict.incoming, "device_id": device.id, "rev": rev, "received_at": now}]
+                {"value": conflict.current, "device_id": previous_meta[0], "rev": previous_meta[1], "received_at": previous_meta[2]},
+                {"value": conflict.incoming, "device_id": device.id, "rev": rev, "received_at": now},
+            ]  # fmt: skip
             tx.execute(
                 """INSERT INTO conflicts (id, household_id, hamlet_code, field, competing, status, created_rev, created_at)
                    VALUES (?, ?, ?, ?, ?, 'open', ?, ?)""",
                 [store.new_id(), household_id, hamlet_code, conflict.field, json.dumps(competing, ensure_ascii=False), rev, now],
             )
-        if old_counts is not None:
-            _add_counters(tx, current[0], old_counts, sign=-1)
-        if stored is not None and not stored_deleted:
-            _add_counters(tx, stored.hamlet_code, household_counts(stored), sign=1)
         store._audit(tx, device.id, "household.push", household_id, {"rev": rev, "status": status})
     return _result(change_id, household_id, status, rev)
+
+
+def store_revision(
+    tx, *, household_id: str, rev: int, previous: tuple | None, stored: Household | None, deleted: bool,
+    fallback_hamlet: str, status: str, change_id: str | None, device_id: str, now: str,
+) -> None:
+    """Write revision `rev` of a household: current row, history, and the hamlet counters moved
+    from the previous revision to this one, in the caller's transaction."""
+    hamlet_code = stored.hamlet_code if stored is not None else fallback_hamlet
+    document = None if stored is None else json.dumps(stored.to_document(), ensure_ascii=False, separators=(",", ":"))
+    tx.execute(
+        """INSERT INTO households (id, hamlet_code, rev, deleted, document, device_id, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET hamlet_code = excluded.hamlet_code, rev = excluded.rev,
+             deleted = excluded.deleted, document = excluded.document, device_id = excluded.device_id,
+             received_at = excluded.received_at""",
+        [household_id, hamlet_code, rev, int(deleted), document, device_id, now],
+    )
+    tx.execute(
+        """INSERT INTO revisions (rev, household_id, change_id, hamlet_code, deleted, document, status, device_id, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [rev, household_id, change_id, hamlet_code, int(deleted), document, status, device_id, now],
+    )
+    if previous is not None and not previous[2]:
+        _add_counters(tx, previous[0], household_counts(Household.from_document(json.loads(previous[3]))), sign=-1)
+    if stored is not None and not deleted:
+        _add_counters(tx, hamlet_code, household_counts(stored), sign=1)
 
 
 def _merge(base: Household | None, current: Household | None, incoming: Household | None, deleted: bool):

@@ -55,7 +55,8 @@ class Rollup:
         return out
 
 
-def coverage_report(store: ServerStore, device: Device, *, unit: str | None, structure: str | None) -> dict:
+def scoped_unit(store: ServerStore, device: Device, *, unit: str | None, structure: str | None):
+    """(rollup, unit code, its hamlets) after checking the unit exists and lies in the token's scope."""
     trees = {s: store.tree(s) for s in ("2024", "2025")}
     if unit is None:
         unit = device.scope[0] if device.scope else next(
@@ -75,13 +76,29 @@ def coverage_report(store: ServerStore, device: Device, *, unit: str | None, str
             allowed.update(trees["2024"].hamlets_under(code))
         if not hamlets or not set(hamlets) <= allowed:
             raise errors.Forbidden("the unit is outside this token's scope")
-    children = rollup.children(unit)
-    counters = store.counters({h for code in [unit, *children] for h in rollup.hamlets(code)} | set(hamlets))
-    report = _figures(rollup, unit, hamlets, counters)
-    report["children"] = [_figures(rollup, child, rollup.hamlets(child), counters) | {"children": []}
-                          if rollup.unit(child).level is Level.HAMLET else _figures(rollup, child, rollup.hamlets(child), counters)
-                          for child in children]  # fmt: skip
+    return rollup, unit, hamlets
+
+
+def coverage_report(store: ServerStore, device: Device, *, unit: str | None, structure: str | None, depth: int = 1) -> dict:
+    """Figures of a unit and its children (`depth` levels of them; exports ask for every level)."""
+    rollup, unit, hamlets = scoped_unit(store, device, unit=unit, structure=structure)
+    counters = store.counters(hamlets)
+    return _tree_figures(rollup, unit, counters, depth)
+
+
+def _tree_figures(rollup: Rollup, code: str, counters: dict, depth: int) -> dict:
+    report = _figures(rollup, code, rollup.hamlets(code), counters)
+    children = rollup.children(code)
+    if depth > 0 or rollup.unit(code).level is Level.HAMLET:
+        report["children"] = [
+            _tree_figures(rollup, child, counters, depth - 1) if depth > 1 else _leaf(rollup, child, counters)
+            for child in children
+        ]
     return report
+
+
+def _leaf(rollup: Rollup, code: str, counters: dict) -> dict:
+    return _figures(rollup, code, rollup.hamlets(code), counters)
 
 
 def _figures(rollup: Rollup, code: str, hamlets: list[str], counters: dict[str, dict[str, int]]) -> dict:

@@ -16,9 +16,9 @@ from ntm_field.domain.merge import FieldConflict, MergeResult, changed_fields, m
 from ntm_field.domain.records import Consent, FollowUp, Household, Member
 from tests.strategies import ICT, households, names, survey_dates
 
-# Drawing a household with tests.strategies takes ~30 ms here: 80 examples per property
+# Drawing a household with tests.strategies takes ~30 ms here: 60 examples per property
 # keeps this file under 20 s.
-PROPERTY_EXAMPLES = 80
+PROPERTY_EXAMPLES = 60
 MONOTONE = {"cccd", "vneid", "sim"}
 HOUSEHOLD_FIELDS = (
     "hamlet_code", "house_no", "address", "head_name", "visit_status",
@@ -135,8 +135,6 @@ def conflict_paths(result: MergeResult) -> set[str]:
     return {conflict.field for conflict in result.conflicts}
 
 
-# --- properties -------------------------------------------------------------------------------
-
 def merged_value(path: str, mine: Any, other: Any) -> Any:
     """What the contract says a path changed on both sides becomes (values in wire form)."""
     field = path.rsplit(".", 1)[-1]
@@ -158,6 +156,8 @@ def touches(path: str, changes: set[str]) -> bool:
     """Whether `changes` alter `path`: editing a member's field touches the whole member too."""
     return path in changes or any(change.startswith(f"{path}.") for change in changes)
 
+
+# --- properties -------------------------------------------------------------------------------
 
 @settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
 @given(versions())

@@ -17,7 +17,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
@@ -130,11 +130,14 @@ class RunningServer:
         return f"{self.url}{path}"
 
     def enrol(self, role: str, scope: str, *, uses: int = 1) -> dict:
-        """Create a code with the admin command line and enrol a device with it over HTTP."""
-        created = ntm("admin", "enrol-code", "--role", role, "--scope", scope, "--uses", str(uses), "--json",
-                      "--db", self.db)  # fmt: skip
-        assert created.returncode == 0, created.stderr
-        code = __import__("json").loads(created.stdout)["code"]
+        """Create a code (in process, as the admin command does) and enrol a device with it over HTTP."""
+        store = ServerStore(open_backend(self.db), clock=lambda: datetime.now(timezone.utc), new_id=lambda: str(uuid.uuid4()))
+        try:
+            code = store.create_enrol_code(
+                role=role, scope=scope.split(","), uses=uses, expires_in=timedelta(days=7), created_by="test"
+            ).code
+        finally:
+            store.close()
         reply = requests.post(self.api("/api/v1/enrol"), json={"code": code, "device_name": f"{role} phone"}, timeout=10)
         assert reply.status_code == 201, reply.text
         return reply.json()
@@ -174,21 +177,17 @@ def stop_server(process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def server(database_url):
-    """A real `ntm-field server` process on a free port of 127.0.0.1, with units loaded."""
-    for args in (
-        ["admin", "units", "load", str(UNITS / "binhphuoc-2024.csv")],
-        ["admin", "units", "load", str(UNITS / "dongnai-2025-binhphuoc.csv")],
-        ["admin", "units", "map", str(UNITS / "binhphuoc-2025-mapping.csv")],
-    ):
-        result = ntm(*args, "--db", database_url)
-        assert result.returncode == 0, result.stderr
-    hamlets = Path(os.environ.get("TMPDIR", "/tmp")) / f"hamlets-{uuid.uuid4().hex}.csv"
-    hamlets.write_text(HAMLETS_CSV, encoding="utf-8")
+    """A real `ntm-field server` process on a free port of 127.0.0.1, with units loaded
+    (in process, through the same store calls as `ntm-field admin units load/map`)."""
+    store = ServerStore(open_backend(database_url), clock=lambda: datetime.now(timezone.utc), new_id=lambda: str(uuid.uuid4()))
     try:
-        result = ntm("admin", "units", "load", str(hamlets), "--db", database_url)
-        assert result.returncode == 0, result.stderr
+        store.migrate()
+        store.load_units((UNITS / "binhphuoc-2024.csv").read_text(encoding="utf-8"))
+        store.load_units((UNITS / "dongnai-2025-binhphuoc.csv").read_text(encoding="utf-8"))
+        store.load_mapping((UNITS / "binhphuoc-2025-mapping.csv").read_text(encoding="utf-8"))
+        store.load_units(HAMLETS_CSV)
     finally:
-        hamlets.unlink()
+        store.close()
     running = start_server(database_url)
     yield running
     stop_server(running.process)

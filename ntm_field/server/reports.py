@@ -1,0 +1,121 @@
+"""Daily progress and exports (CSV, XLSX with openpyxl), computed with the domain's indicator function."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date
+
+from openpyxl import Workbook
+
+from ntm_field.domain.codes import Check
+from ntm_field.domain.indicators import Tally, tally_household
+from ntm_field.domain.records import Household
+from ntm_field.server.store import ServerStore
+
+
+def households_of(store: ServerStore, hamlet_codes: list[str]) -> Iterator[Household]:
+    """The current (latest, not deleted) revision of every household of the hamlets."""
+    if not hamlet_codes:
+        return
+    marks = ", ".join("?" * len(hamlet_codes))
+    with store.backend.transaction() as tx:
+        rows = tx.all(
+            f"SELECT document FROM households WHERE deleted = 0 AND hamlet_code IN ({marks}) ORDER BY hamlet_code, id",
+            hamlet_codes,
+        )
+    for (document,) in rows:
+        yield Household.from_document(json.loads(document))
+
+
+def progress(store: ServerStore, hamlet_codes: list[str]) -> list[dict]:
+    """Cumulative figures at the end of each survey day (by the households' `surveyed_on`)."""
+    by_day: dict[date, Tally] = {}
+    for household in households_of(store, hamlet_codes):
+        by_day[household.surveyed_on] = by_day.get(household.surveyed_on, Tally.zero()) + tally_household(household)
+    days, running = [], Tally.zero()
+    for day in sorted(by_day):
+        running = running + by_day[day]
+        entry: dict = {"date": day.isoformat(), "surveyed": running.surveyed}
+        for check in Check:
+            figure = running.figure(check)
+            entry[check.value] = {"covered": figure.covered, "eligible": figure.eligible}
+        days.append(entry)
+    return days
+
+
+MEMBER_HEADERS = [
+    ("household_id", "Mã hộ"), ("hamlet_code", "Mã thôn/ấp"), ("house_no", "Số nhà"), ("address", "Địa chỉ"),
+    ("head_name", "Chủ hộ"), ("visit_status", "Tình trạng khảo sát"), ("surveyed_on", "Ngày khảo sát"),
+    ("consent", "Đồng ý"), ("member_id", "Mã thành viên"), ("full_name", "Họ và tên"), ("birth_year", "Năm sinh"),
+    ("presence", "Cư trú"), ("cccd", "CCCD gắn chip"), ("vneid", "Định danh điện tử"),
+    ("smartphone", "Điện thoại thông minh"), ("sim", "SIM chính chủ, chữ ký số"), ("assisted", "Đã hỗ trợ"),
+]  # fmt: skip
+
+COVERAGE_HEADERS = [
+    ("code", "Mã đơn vị"), ("name", "Tên đơn vị"), ("level", "Cấp"), ("expected", "Số hộ dự kiến"),
+    ("surveyed", "Số hộ đã khảo sát"),
+    *[(f"{c.value}_{part}", f"{label} – {vi}") for c, label in
+      ((Check.CCCD, "CCCD"), (Check.VNEID, "VNeID mức 2"), (Check.SMARTPHONE, "Điện thoại thông minh"),
+       (Check.SIM, "SIM chữ ký số"))
+      for part, vi in (("covered", "đạt"), ("eligible", "trong diện"), ("rate", "tỷ lệ"))],
+    ("fully_covered", "Hộ đạt đủ 4"),
+]  # fmt: skip
+
+
+def member_rows(households: Iterator[Household]) -> Iterator[dict]:
+    for h in households:
+        for m in h.members:
+            yield {
+                "household_id": h.id, "hamlet_code": h.hamlet_code, "house_no": h.house_no, "address": h.address,
+                "head_name": h.head_name, "visit_status": str(h.visit_status), "surveyed_on": h.surveyed_on.isoformat(),
+                "consent": "có" if h.consent.given else "không", "member_id": m.id, "full_name": m.full_name,
+                "birth_year": m.birth_year, "presence": str(m.presence), "cccd": m.cccd, "vneid": m.vneid,
+                "smartphone": m.smartphone, "sim": m.sim, "assisted": ", ".join(m.assisted),
+            }  # fmt: skip
+
+
+def coverage_rows(report: dict, *, depth: int = 0) -> Iterator[dict]:
+    """One row per unit of a coverage report tree (the unit, then its children, recursively)."""
+    row = {
+        "code": report["unit"]["code"], "name": report["unit"]["name"], "level": report["unit"]["level"],
+        "expected": report["households"]["expected"], "surveyed": report["households"]["surveyed"],
+        "fully_covered": report["fully_covered_households"],
+    }  # fmt: skip
+    for check in Check:
+        figure = report["indicators"][check.value]
+        row[f"{check.value}_covered"] = figure["covered"]
+        row[f"{check.value}_eligible"] = figure["eligible"]
+        row[f"{check.value}_rate"] = figure["rate"]
+    yield row
+    for child in report.get("children", []):
+        yield from coverage_rows(child, depth=depth + 1)
+
+
+def to_csv(headers: list[tuple[str, str]], rows: Iterator[dict]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([vi for _, vi in headers])
+    for row in rows:
+        writer.writerow(["" if row[key] is None else row[key] for key, _ in headers])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel reads the diacritics right
+
+
+def to_xlsx(sheets: list[tuple[str, list[tuple[str, str]], list[dict]]]) -> bytes:
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, headers, rows in sheets:
+        sheet = workbook.create_sheet(title)
+        sheet.append([vi for _, vi in headers])
+        for row in rows:
+            sheet.append([row[key] for key, _ in headers])
+        for column, (key, _) in enumerate(headers, start=1):
+            if key.endswith("_rate"):
+                for cell in sheet.iter_cols(min_col=column, max_col=column, min_row=2):
+                    for c in cell:
+                        c.number_format = "0.00%"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
