@@ -13,6 +13,7 @@ import time
 import uuid
 import zlib
 from collections import deque
+from http import HTTPStatus
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -22,6 +23,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ntm_field import __version__
 from ntm_field.server import errors
@@ -49,6 +51,9 @@ class Settings:
     enrolments_per_minute: int = 30  # per client address
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    # Test-only fault hook: called after each change commits, before the reply. The command
+    # line never sets it; tests/server/fault_server.py does.
+    after_commit: Callable[[], None] | None = None
 
 
 class RateLimiter:
@@ -102,6 +107,16 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
             errors.Invalid(f"{where or 'request'}: {first.get('msg', 'invalid')}", field=where).body(),
             status_code=422,
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        # the router's own answers (404 no such path, 405 wrong method) in the contract's one shape
+        try:
+            code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+        except ValueError:
+            code = "http_error"
+        body = {"error": {"code": code, "message": str(error.detail), "field": None}}
+        return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
@@ -185,7 +200,10 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         def apply() -> list[dict]:
             hamlets = store.tree("2024")
             today = settings.clock().date()
-            return [push_change(store, device, change, hamlets=hamlets, today=today) for change in changes]
+            return [
+                push_change(store, device, change, hamlets=hamlets, today=today, after_commit=settings.after_commit)
+                for change in changes
+            ]
 
         results = await run_in_threadpool(apply)
         return {"batch_id": batch_id, "server_time": settings.clock().isoformat(), "results": results}

@@ -14,6 +14,7 @@ import hashlib
 import json
 import uuid
 from datetime import date
+from collections.abc import Callable
 from typing import Any
 
 from ntm_field.domain.merge import FieldConflict, merge
@@ -38,11 +39,26 @@ class Rejection(Exception):
         self.code, self.field, self.message = code, field, message
 
 
-def push_change(store: ServerStore, device: Device, change: Any, *, hamlets: UnitTree, today: date) -> dict:
-    """Apply one change of a push batch and return its result object (never raises for the change's faults)."""
+def push_change(
+    store: ServerStore,
+    device: Device,
+    change: Any,
+    *,
+    hamlets: UnitTree,
+    today: date,
+    after_commit: Callable[[], None] | None = None,
+) -> dict:
+    """Apply one change of a push batch and return its result object (never raises for the change's faults).
+
+    `after_commit` runs once the change and its result are committed, before the
+    reply is written: the fault-injection tests kill the server there.
+    """
     change_id = change.get("change_id") if isinstance(change, dict) else None
     try:
-        return _push(store, device, change, hamlets=hamlets, today=today)
+        result = _push(store, device, change, hamlets=hamlets, today=today)
+        if after_commit is not None:
+            after_commit()
+        return result
     except Rejection as rejected:
         return {
             "change_id": change_id if isinstance(change_id, str) else None,
