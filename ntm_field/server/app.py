@@ -13,10 +13,10 @@ import time
 import uuid
 import zlib
 from collections import deque
-from http import HTTPStatus
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ntm_field import __version__
 from ntm_field.server import errors
-from ntm_field.server.changes import decode_cursor, pull, push_change
+from ntm_field.server.changes import decode_cursor, pull, push_batch
 from ntm_field.server import reports
 from ntm_field.server.conflicts import list_conflicts, resolve
 from ntm_field.server.coverage import coverage_report, scoped_unit
@@ -136,8 +136,10 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         code, name = body.get("code"), body.get("device_name", "")
         if not isinstance(code, str) or not code or len(code) > 200:
             raise errors.InvalidCode("the enrolment code is not valid")
-        if not isinstance(name, str) or len(name) > 100:
-            raise errors.Invalid("device_name must be text of at most 100 characters", field="device_name")
+        if not isinstance(name, str) or len(name) > 100 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+            # control characters too: PostgreSQL text cannot hold NUL
+            raise errors.Invalid("device_name must be text of at most 100 characters, no control characters",
+                                 field="device_name")
         device, token = await run_in_threadpool(store.enrol, code, name)
         return {
             "device_id": device.id,
@@ -200,10 +202,7 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         def apply() -> list[dict]:
             hamlets = store.tree("2024")
             today = settings.clock().date()
-            return [
-                push_change(store, device, change, hamlets=hamlets, today=today, after_commit=settings.after_commit)
-                for change in changes
-            ]
+            return push_batch(store, device, changes, hamlets=hamlets, today=today, after_commit=settings.after_commit)
 
         results = await run_in_threadpool(apply)
         return {"batch_id": batch_id, "server_time": settings.clock().isoformat(), "results": results}
@@ -324,13 +323,7 @@ def enrol_link(base_url: str, code: str) -> str:
 
 async def _json_body(request: Request) -> dict:
     raw = await _read_limited(request, MAX_BODY)
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise errors.ApiError("the body is not JSON", code="invalid_json") from None
-    if not isinstance(body, dict):
-        raise errors.ApiError("the body must be a JSON object", code="invalid_json")
-    return body
+    return _parse_json(raw)
 
 
 async def _push_body(request: Request) -> dict:
@@ -343,13 +336,41 @@ async def _push_body(request: Request) -> dict:
         raw = _gunzip_limited(raw, MAX_INFLATED)
     elif encoding not in ("identity", ""):
         raise errors.ApiError("only gzip content encoding is accepted", status=415, code="unsupported_media_type")
+    return _parse_json(raw)
+
+
+def _parse_json(raw: bytes) -> dict:
+    """The body as a JSON object; 400 for anything else, never a 500 for what a client sent."""
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise errors.ApiError("the body is not JSON", code="invalid_json") from None
+    except RecursionError:
+        raise errors.ApiError("the body is nested too deeply", code="invalid_json") from None
     if not isinstance(body, dict):
         raise errors.ApiError("the body must be a JSON object", code="invalid_json")
+    if not _is_unicode(body):
+        # a \ud800-style escape decodes to a lone surrogate: text that no database or reply can encode
+        raise errors.ApiError("the body holds text that is not valid Unicode", code="invalid_json")
     return body
+
+
+def _is_unicode(value: Any) -> bool:
+    """Whether every string (keys included) in a parsed JSON value is valid Unicode (no lone surrogates)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -39,94 +39,111 @@ class Rejection(Exception):
         self.code, self.field, self.message = code, field, message
 
 
-def push_change(
+def push_batch(
     store: ServerStore,
     device: Device,
-    change: Any,
+    changes: list[Any],
     *,
     hamlets: UnitTree,
     today: date,
     after_commit: Callable[[], None] | None = None,
-) -> dict:
-    """Apply one change of a push batch and return its result object (never raises for the change's faults).
+) -> list[dict]:
+    """Apply a push batch: one result per change, in order (a change's faults never fail the batch).
 
-    `after_commit` runs once the change and its result are committed, before the
-    reply is written: the fault-injection tests kill the server there.
+    The batch is one transaction (one fsync) and each change runs in its own
+    savepoint: a rejected change is rolled back alone, and every stored change is
+    committed together with its result. `after_commit` runs after the commit and
+    before the reply is written: the fault-injection tests kill the server there.
     """
+    results = []
+    with store.backend.transaction() as tx:
+        for change in changes:
+            tx.execute("SAVEPOINT change")
+            try:
+                results.append(_push(tx, store, device, change, hamlets=hamlets, today=today))
+            except Rejection as rejected:
+                tx.execute("ROLLBACK TO SAVEPOINT change")
+                results.append(_rejected(change, rejected))
+            tx.execute("RELEASE SAVEPOINT change")
+    if after_commit is not None:
+        after_commit()
+    return results
+
+
+def push_change(store: ServerStore, device: Device, change: Any, *, hamlets: UnitTree, today: date) -> dict:
+    """Apply a single change (a batch of one)."""
+    return push_batch(store, device, [change], hamlets=hamlets, today=today)[0]
+
+
+def _rejected(change: Any, rejected: Rejection) -> dict:
     change_id = change.get("change_id") if isinstance(change, dict) else None
-    try:
-        result = _push(store, device, change, hamlets=hamlets, today=today)
-        if after_commit is not None:
-            after_commit()
-        return result
-    except Rejection as rejected:
-        return {
-            "change_id": change_id if isinstance(change_id, str) else None,
-            "id": change.get("id") if isinstance(change, dict) and isinstance(change.get("id"), str) else None,
-            "status": "rejected",
-            "rev": None,
-            "error": {"code": rejected.code, "message": rejected.message, "field": rejected.field},
-        }
+    household_id = change.get("id") if isinstance(change, dict) else None
+    return {
+        "change_id": change_id if isinstance(change_id, str) else None,
+        "id": household_id if isinstance(household_id, str) else None,
+        "status": "rejected",
+        "rev": None,
+        "error": {"code": rejected.code, "message": rejected.message, "field": rejected.field},
+    }
 
 
-def _push(store: ServerStore, device: Device, change: Any, *, hamlets: UnitTree, today: date) -> dict:
+def _push(tx, store: ServerStore, device: Device, change: Any, *, hamlets: UnitTree, today: date) -> dict:
     if not isinstance(change, dict):
         raise Rejection("invalid", None, "a change must be a JSON object")
     change_id = change.get("change_id")
     if not isinstance(change_id, str) or not 1 <= len(change_id) <= MAX_CHANGE_ID:
         raise Rejection("invalid", "change_id", f"change_id must be a string of 1–{MAX_CHANGE_ID} characters")
     body_hash = hashlib.sha256(json.dumps(change, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    with store.backend.transaction() as tx:
-        # Lock first: orders this change after every earlier commit (see store.py).
-        rev = tx.one("UPDATE sync_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq")[0]
-        known = tx.one("SELECT body_hash, household_id, status, rev FROM changes WHERE change_id = ?", [change_id])
-        if known is not None:
-            if known[0] != body_hash:
-                raise Rejection("change_id_reused", "change_id", "this change_id was already used for another change")
-            return _result(change_id, known[1], "duplicate", known[3])
-        incoming, deleted, base_rev = _parse_change(change, today)
-        household_id = change["id"]
-        current = tx.one("SELECT hamlet_code, rev, deleted, document FROM households WHERE id = ?", [household_id])
-        hamlet_code = incoming.hamlet_code if incoming is not None else (current[0] if current else None)
-        if hamlet_code is None:
-            raise Rejection("invalid", "data", "a deletion of an unknown household needs its data")
-        for code in {hamlet_code, current[0] if current else hamlet_code}:
-            _check_hamlet(code, device, hamlets)
-        now = store.clock().isoformat()
+    # Lock first: orders this change after every earlier commit (see store.py).
+    rev = tx.one("UPDATE sync_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq")[0]
+    known = tx.one("SELECT body_hash, household_id, status, rev FROM changes WHERE change_id = ?", [change_id])
+    if known is not None:
+        if known[0] != body_hash:
+            raise Rejection("change_id_reused", "change_id", "this change_id was already used for another change")
+        return _result(change_id, known[1], "duplicate", known[3])
+    incoming, deleted, base_rev = _parse_change(change, today)
+    household_id = change["id"]
+    current = tx.one("SELECT hamlet_code, rev, deleted, document FROM households WHERE id = ?", [household_id])
+    hamlet_code = incoming.hamlet_code if incoming is not None else (current[0] if current else None)
+    if hamlet_code is None:
+        raise Rejection("invalid", "data", "a deletion of an unknown household needs its data")
+    for code in {hamlet_code, current[0] if current else hamlet_code}:
+        _check_hamlet(code, device, hamlets)
+    now = store.clock().isoformat()
 
-        conflicts: list[FieldConflict] = []
-        if current is None or base_rev == current[1]:
-            status, stored, stored_deleted = "applied", incoming, deleted
-        else:
-            if base_rev is not None and base_rev > current[1]:
-                raise Rejection("invalid", "base_rev", "base_rev is newer than the household's current revision")
-            base = _base_document(tx, household_id, base_rev)
-            if base is None:
-                raise Rejection("invalid", "base_rev", "base_rev is not a revision of this household")
-            current_household = None if current[2] else Household.from_document(json.loads(current[3]))
-            status, stored, stored_deleted, conflicts = _merge(base, current_household, incoming, deleted)
+    conflicts: list[FieldConflict] = []
+    if current is None or base_rev == current[1]:
+        status, stored, stored_deleted = "applied", incoming, deleted
+    else:
+        if base_rev is not None and base_rev > current[1]:
+            raise Rejection("invalid", "base_rev", "base_rev is newer than the household's current revision")
+        base = _base_document(tx, household_id, base_rev)
+        if base is None:
+            raise Rejection("invalid", "base_rev", "base_rev is not a revision of this household")
+        current_household = None if current[2] else Household.from_document(json.loads(current[3]))
+        status, stored, stored_deleted, conflicts = _merge(base, current_household, incoming, deleted)
 
-        store_revision(
-            tx, household_id=household_id, rev=rev, previous=current, stored=stored, deleted=stored_deleted,
-            fallback_hamlet=hamlet_code, status=status, change_id=change_id, device_id=device.id, now=now,
-        )  # fmt: skip
+    store_revision(
+        tx, household_id=household_id, rev=rev, previous=current, stored=stored, deleted=stored_deleted,
+        fallback_hamlet=hamlet_code, status=status, change_id=change_id, device_id=device.id, now=now,
+    )  # fmt: skip
+    tx.execute(
+        "INSERT INTO changes (change_id, body_hash, household_id, status, rev, device_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [change_id, body_hash, household_id, status, rev, device.id, now],
+    )
+    if conflicts:
+        previous_meta = _current_meta(tx, household_id, rev)
+    for conflict in conflicts:
+        competing = [
+            {"value": conflict.current, "device_id": previous_meta[0], "rev": previous_meta[1], "received_at": previous_meta[2]},
+            {"value": conflict.incoming, "device_id": device.id, "rev": rev, "received_at": now},
+        ]  # fmt: skip
         tx.execute(
-            "INSERT INTO changes (change_id, body_hash, household_id, status, rev, device_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [change_id, body_hash, household_id, status, rev, device.id, now],
+            """INSERT INTO conflicts (id, household_id, hamlet_code, field, competing, status, created_rev, created_at)
+               VALUES (?, ?, ?, ?, ?, 'open', ?, ?)""",
+            [store.new_id(), household_id, hamlet_code, conflict.field, json.dumps(competing, ensure_ascii=False), rev, now],
         )
-        if conflicts:
-            previous_meta = _current_meta(tx, household_id, rev)
-        for conflict in conflicts:
-            competing = [
-                {"value": conflict.current, "device_id": previous_meta[0], "rev": previous_meta[1], "received_at": previous_meta[2]},
-                {"value": conflict.incoming, "device_id": device.id, "rev": rev, "received_at": now},
-            ]  # fmt: skip
-            tx.execute(
-                """INSERT INTO conflicts (id, household_id, hamlet_code, field, competing, status, created_rev, created_at)
-                   VALUES (?, ?, ?, ?, ?, 'open', ?, ?)""",
-                [store.new_id(), household_id, hamlet_code, conflict.field, json.dumps(competing, ensure_ascii=False), rev, now],
-            )
-        store._audit(tx, device.id, "household.push", household_id, {"rev": rev, "status": status})
+    store._audit(tx, device.id, "household.push", household_id, {"rev": rev, "status": status})
     return _result(change_id, household_id, status, rev)
 
 

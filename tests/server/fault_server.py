@@ -1,4 +1,4 @@
-"""A central endpoint that kills itself (SIGKILL) right after its N-th committed change, before replying.
+"""A central endpoint that kills itself (SIGKILL) right after its N-th committed push batch, before replying.
 
 Usage: python -m tests.server.fault_server DB_URL PORT N
 Test-only: the product's command line has no way to set this hook.

@@ -63,16 +63,16 @@ def test_kills_between_commit_and_reply_leave_no_duplicate_and_no_gap(database_u
     store.close()
 
     rng = random.Random(42)
-    households = [replace(h, hamlet_code=f"25216-0{i % 3 + 1}") for i, h in enumerate(generate(400, seed=8))]
+    households = [replace(h, hamlet_code=f"25216-0{i % 3 + 1}") for i, h in enumerate(generate(600, seed=8))]
     changes = [
         {"change_id": f"c-{i}", "id": h.id, "base_rev": None, "deleted": False, "data": h.to_document()}
         for i, h in enumerate(households)
     ]
-    batches = [changes[i : i + 8] for i in range(0, len(changes), 8)]
+    batches = [changes[i : i + 4] for i in range(0, len(changes), 4)]
     headers = {"Authorization": f"Bearer {token}"}
     final: dict[str, dict] = {}
     kills = 0
-    process, url = _start(database_url, rng.randint(1, 10))
+    process, url = _start(database_url, rng.randint(1, 3))
     try:
         for number, batch in enumerate(batches):
             while True:
@@ -84,7 +84,7 @@ def test_kills_between_commit_and_reply_leave_no_duplicate_and_no_gap(database_u
                     kills += 1
                     _stop(process)
                     # after enough kills, run clean so the test ends
-                    process, url = _start(database_url, rng.randint(1, 10) if kills < KILLS else 10**9)
+                    process, url = _start(database_url, rng.randint(1, 3) if kills < KILLS else 10**9)
             assert reply.status_code == 200, reply.text
             for result in reply.json()["results"]:
                 assert result["status"] in ("applied", "duplicate"), result

@@ -1,0 +1,206 @@
+"""Central endpoint figures: ingest over HTTP (SQLite, PostgreSQL) and the provincial coverage read."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from ntm_field.bench import Measure
+from ntm_field.bench.households import generate
+from ntm_field.domain.units import hamlet_code
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "units"
+PG_URL = os.environ.get("NTM_BENCH_POSTGRES_URL", os.environ.get("NTM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+FULL = {"ingest": 20_000, "members": 1_000_000, "reads": 200}
+QUICK = {"ingest": 1_000, "members": 20_000, "reads": 50}
+
+
+def run(*, quick: bool, progress: Callable[[str], None]) -> list[Measure]:
+    try:
+        import requests  # noqa: F401  (the client side of the HTTP figures)
+
+        from ntm_field.server.admin import open_store
+    except ImportError:
+        progress("server figures skipped: install the 'server' extra")
+        return []
+    sizes = QUICK if quick else FULL
+    measures = []
+    with tempfile.TemporaryDirectory(prefix="ntm-bench-server-") as tmp:
+        engines = [("SQLite", f"sqlite:///{Path(tmp) / 'server.db'}")]
+        pg = _postgres_database()
+        if pg is not None:
+            engines.append(("PostgreSQL", pg[0]))
+        try:
+            for name, url in engines:
+                progress(f"ingest of {sizes['ingest']:,} households over HTTP on {name}…")
+                rate, raw = _ingest(url, sizes["ingest"], open_store)
+                target = "≥ 3,000/s" if name == "SQLite" else "—"
+                measures.append(Measure(f"server ingest over HTTP, batches of 50 ({name})", "households/s", rate, raw,
+                                        "raw executemany", target, rate >= 3000 if name == "SQLite" else None))  # fmt: skip
+            progress(f"coverage read at {sizes['members']:,} members…")
+            measures.append(_coverage_read(f"sqlite:///{Path(tmp) / 'coverage.db'}", sizes, open_store))
+        finally:
+            if pg is not None:
+                pg[1]()
+    return measures
+
+
+def _ingest(url: str, count: int, open_store) -> tuple[float, float]:
+    store = open_store(url)
+    store.load_units((ASSETS / "binhphuoc-2024.csv").read_text(encoding="utf-8"))
+    hamlets = [hamlet_code("25216", n) for n in range(1, 11)]
+    store.load_units("code,name,level,parent_code,expected_households\n"
+                     + "".join(f"{h},Khu phố {h[-2:]},hamlet,25216,\n" for h in hamlets))  # fmt: skip
+    code = store.create_enrol_code(role="surveyor", scope=["25216"], uses=1, expires_in=timedelta(days=1), created_by="bench")
+    _, token = store.enrol(code.code, "bench")
+    store.close()
+    households = [replace(h, hamlet_code=hamlets[i % 10]) for i, h in enumerate(generate(count, seed=21))]
+    bodies = [
+        gzip.compress(json.dumps({"batch_id": f"b{i}", "changes": [
+            {"change_id": str(uuid.uuid4()), "id": h.id, "base_rev": None, "deleted": False, "data": h.to_document()}
+            for h in households[i : i + 50]]}).encode())
+        for i in range(0, count, 50)
+    ]  # fmt: skip
+    server, base = _start_server(url)
+    import requests
+
+    try:
+        session = requests.Session()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Content-Encoding": "gzip"}
+        start = time.perf_counter()
+        for body in bodies:
+            reply = session.post(f"{base}/api/v1/sync/push", data=body, headers=headers, timeout=120)
+            reply.raise_for_status()
+        rate = count / (time.perf_counter() - start)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return rate, _raw_insert_rate(url, households)
+
+
+def _raw_insert_rate(url: str, households) -> float:
+    """The same household rows, one executemany in one transaction, into a table of the same database."""
+    from ntm_field.server.db import open_backend
+
+    backend = open_backend(url)
+    rows = [(h.id, h.hamlet_code, i, json.dumps(h.to_document(), ensure_ascii=False)) for i, h in enumerate(households)]
+    with backend.transaction() as tx:
+        tx.execute("CREATE TABLE bench_raw (id TEXT PRIMARY KEY, hamlet_code TEXT, rev BIGINT, document TEXT)")
+    start = time.perf_counter()
+    with backend.transaction() as tx:
+        tx._cursor.executemany(tx._sql("INSERT INTO bench_raw VALUES (?, ?, ?, ?)"), rows)
+    elapsed = time.perf_counter() - start
+    backend.close()
+    return len(rows) / elapsed
+
+
+def _coverage_read(url: str, sizes: dict, open_store) -> Measure:
+    from ntm_field.server.coverage import coverage_report
+    from ntm_field.server.store import Device
+
+    store = open_store(url)
+    store.load_units((ASSETS / "binhphuoc-2024.csv").read_text(encoding="utf-8"))
+    tree = store.tree("2024")
+    communes = sorted(c for c, u in tree.units.items() if str(u.level) == "commune")
+    hamlets = [hamlet_code(c, n) for c in communes for n in range(1, 9)]  # ≈ 900 hamlets, like the province
+    store.load_units("code,name,level,parent_code,expected_households\n"
+                     + "".join(f"{h},Ấp {h[-2:]},hamlet,{h[:5]},250\n" for h in hamlets))  # fmt: skip
+    rng = random.Random(5)
+    members, rev = 0, 0
+    with store.backend.transaction() as tx:
+        tx.execute("CREATE TABLE bench_members (hamlet_code TEXT, birth_year INT, presence TEXT, cccd TEXT, vneid TEXT, smartphone TEXT, sim TEXT)")
+        for household in generate(sizes["members"] // 3, seed=31):
+            if members >= sizes["members"]:
+                break
+            household = replace(household, hamlet_code=rng.choice(hamlets))
+            rev += 1
+            tx.execute("INSERT INTO households (id, hamlet_code, rev, deleted, document, device_id, received_at) "
+                       "VALUES (?, ?, ?, 0, ?, 'bench', 'now')",
+                       [household.id, household.hamlet_code, rev, json.dumps(household.to_document(), ensure_ascii=False)])  # fmt: skip
+            tx._cursor.executemany(
+                "INSERT INTO bench_members VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(household.hamlet_code, m.birth_year, str(m.presence), m.cccd, m.vneid, m.smartphone, m.sim)
+                 for m in household.members],
+            )  # fmt: skip
+            members += len(household.members)
+    store.recompute()
+    admin = Device(id="bench", name="bench", role="admin", scope=())
+    reads = [_timed(lambda: coverage_report(store, admin, unit="70", structure="2024")) for _ in range(sizes["reads"])]
+    group_by = """SELECT hamlet_code,
+        sum(CASE WHEN 2024 - birth_year >= 14 AND presence IN ('resident','away') THEN 1 ELSE 0 END),
+        sum(CASE WHEN 2024 - birth_year >= 14 AND presence IN ('resident','away') AND cccd = 'yes' THEN 1 ELSE 0 END),
+        sum(CASE WHEN 2024 - birth_year >= 14 AND presence IN ('resident','away') AND vneid = 'level2' THEN 1 ELSE 0 END),
+        sum(CASE WHEN 2024 - birth_year >= 15 AND presence IN ('resident','away') AND smartphone = 'yes' THEN 1 ELSE 0 END),
+        sum(CASE WHEN 2024 - birth_year >= 18 AND presence IN ('resident','away') AND sim = 'signature' THEN 1 ELSE 0 END)
+        FROM bench_members GROUP BY hamlet_code"""
+    baseline = [_timed(lambda: _query(store, group_by)) for _ in range(max(3, sizes["reads"] // 20))]
+    store.close()
+    value, base = statistics.median(reads), statistics.median(baseline)
+    label = f"{members // 1000}k" if members < 1_000_000 else f"{members / 1e6:.1f}M"
+    return Measure(f"provincial coverage read p50 ({label} members)", "ms", value, base, "GROUP BY over members",
+                   "≤ 5 ms", value <= 5)  # fmt: skip
+
+
+def _query(store, sql: str) -> list:
+    with store.backend.transaction() as tx:
+        return tx.all(sql)
+
+
+def _postgres_database():
+    try:
+        import psycopg
+
+        name = f"ntm_bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception:  # no PostgreSQL here: the SQLite figures still stand
+        return None
+    url = PG_URL.rpartition("/")[0] + "/" + name
+
+    def drop() -> None:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url, drop
+
+
+def _start_server(url: str) -> tuple[subprocess.Popen, str]:
+    import requests
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    process = subprocess.Popen([sys.executable, "-m", "ntm_field", "server", "--db", url, "--port", str(port)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            requests.get(f"{base}/api/v1/health", timeout=1)
+            return process, base
+        except requests.RequestException:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the benchmark server did not start")
+
+
+def _timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return (time.perf_counter() - start) * 1000
+
+
+__all__ = ["run"]
