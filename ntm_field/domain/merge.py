@@ -24,7 +24,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from ntm_field.domain.codes import CHECK_VALUES, MONOTONE_CHECKS
+from ntm_field.domain.codes import CHECK_VALUES, COVERED_VALUE, MONOTONE_CHECKS, Check
 from ntm_field.domain.records import Consent, FollowUp, Household, Member
 
 HOUSEHOLD_FIELDS = (
@@ -189,6 +189,11 @@ def _merge_member(
         )
         if conflict is not None:
             conflicts.append(conflict)
+    # A reason explains a check that is not met: once the merge made it met, the reason no longer applies.
+    values["reasons"] = {
+        check: reason for check, reason in values["reasons"].items()
+        if check not in COVERED_VALUE or values[check] != COVERED_VALUE[Check(check)]
+    }  # fmt: skip
     return Member(id=ours.id, **values), conflicts
 
 

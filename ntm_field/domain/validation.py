@@ -53,6 +53,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "not_list": {"vi": "phải là danh sách", "en": "must be a list"},
     "empty": {"vi": "không được để trống", "en": "must not be empty"},
     "too_long": {"vi": "dài quá {max} ký tự", "en": "is longer than {max} characters"},
+    "control_character": {"vi": "chứa ký tự điều khiển không hợp lệ", "en": "contains a control character"},
     "not_uuid": {"vi": "phải là mã UUID", "en": "must be a UUID"},
     "bad_hamlet_code": {
         "vi": "phải có dạng mã xã-số thôn, ví dụ 25216-03",
@@ -292,6 +293,9 @@ def _string(
         return False
     if len(value) > max_len:
         problems.append(Problem(path, "too_long", {"max": max_len}))
+        return False
+    if any(ch < " " and ch not in "\t\n" for ch in value):
+        problems.append(Problem(path, "control_character"))
         return False
     return True
 

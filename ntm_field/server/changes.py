@@ -29,6 +29,7 @@ from ntm_field.server.store import (
 )
 
 MAX_CHANGE_ID = 100
+MAX_REV = 2**63 - 1  # revisions are BIGINT in both engines
 
 
 class Rejection(Exception):
@@ -91,8 +92,10 @@ def _push(tx, store: ServerStore, device: Device, change: Any, *, hamlets: UnitT
     if not isinstance(change, dict):
         raise Rejection("invalid", None, "a change must be a JSON object")
     change_id = change.get("change_id")
-    if not isinstance(change_id, str) or not 1 <= len(change_id) <= MAX_CHANGE_ID:
-        raise Rejection("invalid", "change_id", f"change_id must be a string of 1–{MAX_CHANGE_ID} characters")
+    if not isinstance(change_id, str) or not 1 <= len(change_id) <= MAX_CHANGE_ID or not change_id.isprintable():
+        raise Rejection(
+            "invalid", "change_id", f"change_id must be a string of 1–{MAX_CHANGE_ID} printable characters"
+        )
     body_hash = hashlib.sha256(json.dumps(change, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     # Lock first: orders this change after every earlier commit (see store.py).
     rev = tx.one("UPDATE sync_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq")[0]
@@ -122,6 +125,12 @@ def _push(tx, store: ServerStore, device: Device, change: Any, *, hamlets: UnitT
             raise Rejection("invalid", "base_rev", "base_rev is not a revision of this household")
         current_household = None if current[2] else Household.from_document(json.loads(current[3]))
         status, stored, stored_deleted, conflicts = _merge(base, current_household, incoming, deleted)
+        if stored is not None and validate_document(stored.to_document(), today=today):
+            # Two valid edits can merge into an invalid household (each side removed a different
+            # member of a surveyed household, a birth year from one side and a date from the other):
+            # keep the pushed version and let a leader choose the members.
+            status, stored = "conflict", incoming
+            conflicts = [FieldConflict("members", None, _wire_members(current_household), _wire_members(incoming))]
 
     store_revision(
         tx, household_id=household_id, rev=rev, previous=current, stored=stored, deleted=stored_deleted,
@@ -188,6 +197,10 @@ def _merge(base: Household | None, current: Household | None, incoming: Househol
         return "conflict", edited, False, [conflict]
     result = merge(base if base is not None else current, current, incoming)
     return result.status, result.household, False, list(result.conflicts)
+
+
+def _wire_members(household: Household | None) -> list | None:
+    return None if household is None else [member.to_document() for member in household.members]
 
 
 def _current_meta(tx, household_id: str, below_rev: int) -> tuple:
@@ -268,7 +281,7 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, rev = text.split(":")
-        if version != "v1" or not rev.isdigit():
+        if version != "v1" or not rev.isdigit() or int(rev) > MAX_REV:
             raise ValueError
         return int(rev)
     except (ValueError, UnicodeDecodeError):

@@ -67,8 +67,10 @@ def scoped_unit(store: ServerStore, device: Device, *, unit: str | None, structu
     if structure is None:
         structure = "2024" if unit in trees["2024"].units else "2025"
     rollup = Rollup(structure, trees, store.mapping() if structure == "2025" else {})
-    if rollup.unit(unit) is None:
-        raise errors.UnknownUnit(f"unit {unit} is not known", field="unit")
+    found = rollup.unit(unit)
+    # a hamlet is reported in either structure; any other unit only in the structure it belongs to
+    if found is None or (found.level is not Level.HAMLET and unit not in rollup.tree.units):
+        raise errors.UnknownUnit(f"unit {unit} is not known in the {structure} structure", field="unit")
     hamlets = rollup.hamlets(unit)
     if device.role != "admin":
         allowed = set()

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ntm_field.domain.codes import CHECK_VALUES, Check, Presence, VisitStatus
+from ntm_field.domain.codes import CHECK_VALUES, COVERED_VALUE, Check, Presence, VisitStatus
 from ntm_field.domain.merge import FieldConflict, MergeResult, changed_fields, merge
 from ntm_field.domain.records import Consent, FollowUp, Household, Member
 from tests.strategies import ICT, households, names, survey_dates
@@ -167,18 +167,48 @@ def test_merge_never_loses_a_change(three: tuple[Household, Household, Household
     ours, theirs = changed_fields(base, current), changed_fields(base, incoming)
     for path in ours | theirs:
         got, mine, other = value_at(merged, path), value_at(current, path), value_at(incoming, path)
+        # the merge drops a reason whose check it made met (see merge._merge_member)
+        if merged_field_by_field(path, current, incoming):
+            mine, other = without_met_reasons(path, mine, merged), without_met_reasons(path, other, merged)
         if not touches(path, theirs):
             assert got == mine, path
         elif not touches(path, ours):
             assert got == other, path
         elif is_whole_member(path) and mine is not None and other is not None:
             # The same member id added on both sides: merged field by field, base absent.
-            assert got == {name: merged_value(f"{path}.{name}", mine[name], other[name]) for name in mine}
+            expected = {name: merged_value(f"{path}.{name}", mine[name], other[name]) for name in mine}
+            assert got == without_met_reasons(path, expected, merged)
         elif is_whole_member(path):
             assert got == (mine if other is None else other), "removed vs edited keeps the edit"
+        elif path.endswith(".reasons"):
+            assert got == without_met_reasons(path, merged_value(path, mine, other), merged), path
         else:
             assert got in (mine, other), path
             assert got == merged_value(path, mine, other), path
+
+
+def merged_field_by_field(path: str, current: Household, incoming: Household) -> bool:
+    """Whether the path is in a member both sides hold (the only members the merge rebuilds)."""
+    match = PATH.fullmatch(path)
+    return match is not None and all(
+        any(m.id == match["id"] for m in side.members) for side in (current, incoming)
+    )
+
+
+def without_met_reasons(path: str, value: Any, merged: Household) -> Any:
+    """`value` (a member's reasons, or a whole member) less the reasons for checks met in `merged`."""
+    match = PATH.fullmatch(path)
+    if match is None or value is None:
+        return value
+    member = value_at(merged, f"members[id={match['id']}]")
+    if member is None:
+        return value
+    met = {check.value for check in Check if member[check.value] == COVERED_VALUE[check]}
+    if match["field"] == "reasons":
+        return {k: v for k, v in value.items() if k not in met}
+    if match["field"] is None and isinstance(value, dict) and "reasons" in value:
+        return {**value, "reasons": {k: v for k, v in value["reasons"].items() if k not in met}}
+    return value
 
 
 @settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
@@ -445,3 +475,22 @@ def test_changed_fields_names_members_by_id() -> None:
     other = household(person("b", cccd="yes"), person("c"), note="x", updated_at=None)
     assert changed_fields(base, other) == {"note", "updated_at", "members[id=a]", "members[id=c]", "members[id=b].cccd"}
     assert changed_fields(base, base) == set()
+
+
+def test_a_reason_goes_when_the_merge_makes_its_check_met():
+    from ntm_field.domain.validation import validate_document
+
+    member = Member(id="m1", full_name="Lê Văn Bình", birth_year=1980, cccd="unknown")
+    base = _household_with(member)
+    current = _household_with(replace(member, cccd="no", reasons={"cccd": "REFUSED"}))
+    incoming = _household_with(replace(member, cccd="yes"))
+    merged = merge(base, current, incoming).household
+    assert merged.members[0].cccd == "yes" and merged.members[0].reasons == {}
+    assert validate_document(merged.to_document(), today=merged.surveyed_on) == []
+
+
+def _household_with(*members):
+    return Household(
+        id="3b0f5a0e-8a4e-4f6e-9d61-2f0c7a1d9e55", hamlet_code="25216-01", head_name="Lê Văn Bình",
+        visit_status=VisitStatus.SURVEYED, surveyed_on=date(2024, 4, 12), members=tuple(members),
+    )  # fmt: skip

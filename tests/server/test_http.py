@@ -7,6 +7,7 @@ that share one server, since starting a server costs seconds.
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import gzip
@@ -22,6 +23,8 @@ from ntm_field.bench.households import generate
 from ntm_field.domain.codes import Check
 from ntm_field.domain.indicators import tally
 from ntm_field.domain.records import Household
+from ntm_field.server.db import open_backend
+from ntm_field.server.store import ServerStore
 from tests.server.conftest import ENGINES, ntm
 
 TIMEOUT = 30
@@ -158,11 +161,15 @@ def assert_error(reply: requests.Response, status: int, code: str | None) -> dic
     return body["error"]
 
 
-def cli_code(server, role: str, scope: str, *, uses: int = 1, expires: str = "7d") -> str:
-    created = ntm("admin", "enrol-code", "--role", role, "--scope", scope, "--uses", str(uses),
-                  "--expires", expires, "--json", "--db", server.db)  # fmt: skip
-    assert created.returncode == 0, created.stderr
-    return json.loads(created.stdout)["code"]
+def make_code(server, role: str, scope: str, *, uses: int = 1, expires_in: timedelta = timedelta(days=7)) -> str:
+    """An enrolment code made in process, through the same store call as `ntm-field admin enrol-code`."""
+    store = ServerStore(open_backend(server.db), clock=lambda: datetime.now(timezone.utc), new_id=lambda: str(uuid.uuid4()))
+    try:
+        return store.create_enrol_code(
+            role=role, scope=scope.split(","), uses=uses, expires_in=expires_in, created_by="test"
+        ).code
+    finally:
+        store.close()
 
 
 def enrol(server, code: str, name: str = "phone") -> requests.Response:
@@ -214,9 +221,17 @@ def test_health_enrol_and_leader_codes(server):
     assert set(health.json()) == {"status", "version", "time"}
     assert health.json()["status"] == "ok" and health.json()["version"] == __version__
     assert abs(aware(health.json()["time"]) - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    # errors have one shape, the router's own 404 and 405 included
+    assert_error(requests.get(server.api("/api/v1/no-such-endpoint"), timeout=TIMEOUT), 404, None)
+    not_allowed = requests.get(server.api("/api/v1/sync/push"), timeout=TIMEOUT)
+    assert_error(not_allowed, 405, None)
+    assert "POST" in not_allowed.headers.get("Allow", "")
+    assert_error(requests.post(server.api("/api/v1/enrol"), data=b"{not json", timeout=TIMEOUT), 400, None)
 
-    # enrol: 201 with the contract's shape
-    code = cli_code(server, "surveyor", "25216-03")
+    # enrol with a code from `ntm-field admin enrol-code`: 201 with the contract's shape
+    created = ntm("admin", "enrol-code", "--role", "surveyor", "--scope", "25216-03", "--json", "--db", server.db)
+    assert created.returncode == 0, created.stderr
+    code = json.loads(created.stdout)["code"]
     reply = enrol(server, code)
     assert reply.status_code == 201, reply.text
     device = reply.json()
@@ -230,7 +245,7 @@ def test_health_enrol_and_leader_codes(server):
     # used up, unknown and expired codes: 400 invalid_code, no hint which
     used_up = assert_error(enrol(server, code), 400, "invalid_code")
     unknown = assert_error(enrol(server, "no-such-code-" + uuid.uuid4().hex), 400, "invalid_code")
-    expired = assert_error(enrol(server, cli_code(server, "surveyor", "25216-03", expires="0m")), 400, "invalid_code")
+    expired = assert_error(enrol(server, make_code(server, "surveyor", "25216-03", expires_in=timedelta(0))), 400, "invalid_code")
     assert used_up["message"] == unknown["message"] == expired["message"]
     assert_error(requests.post(server.api("/api/v1/enrol"), json={"device_name": "x"}, timeout=TIMEOUT),
                  400, "invalid_code")  # fmt: skip
@@ -443,6 +458,9 @@ def test_push_results_and_refused_requests(server):
     assert_error(pull_page(server, "not-a-token"), 401, "invalid_token")
     assert snapshot(server, watcher) == stored
 
+    # the counters saw only what was stored
+    assert figures_in(coverage_ok(server, watcher, "25216")) == figures_of(stored_households(server, watcher))
+
     # revoked: 401 device_revoked on push and pull
     revoked = ntm("admin", "revoke", surveyor["device_id"], "--db", server.db)
     assert revoked.returncode == 0, revoked.stderr
@@ -453,12 +471,92 @@ def test_push_results_and_refused_requests(server):
     assert valid_change["id"] not in stored
 
 
+@ENGINES
+def test_text_a_database_cannot_hold_is_refused_not_a_500(server):
+    """Lone surrogates (\\ud800), NUL characters and deep nesting are valid JSON syntax: the server
+    must answer them like any other bad input, never with a 500 (nor half-apply a batch)."""
+    token = server.enrol("surveyor", "25216-01")["token"]
+    watcher = server.enrol("leader", "25216")["token"]
+    url = server.api("/api/v1/sync/push")
+
+    def raw_push(text: str) -> requests.Response:
+        return requests.post(url, data=text.encode(), headers=auth(token) | {"Content-Type": "application/json"},
+                             timeout=TIMEOUT)  # fmt: skip
+
+    def batch_text(*changes: dict, batch_id: str = "odd") -> str:
+        return json.dumps({"batch_id": batch_id, "changes": list(changes)})
+
+    before = snapshot(server, watcher)
+    ok = change(household("25216-01"))
+    # nested 100,000 deep: refused whole
+    deep = batch_text(ok)[:-2] + ', {"change_id": "deep", "data": ' + "[" * 100_000 + "]" * 100_000 + "}]}"
+    assert_error(raw_push(deep), 400, None)
+    # a lone surrogate in batch_id: refused whole
+    assert_error(raw_push(batch_text(ok, batch_id="PLACE").replace("PLACE", "\\ud800")), 400, None)
+    assert snapshot(server, watcher) == before
+
+    # a lone surrogate inside one change: refused whole (nothing applied) or that change rejected alone
+    bad = change(household("25216-01", head_name="PLACE"))
+    reply = raw_push(batch_text(ok, bad).replace("PLACE", "\\udc00"))
+    if reply.status_code == 200:
+        results = reply.json()["results"]
+        assert [r["status"] for r in results] == ["applied", "rejected"], results
+        assert results[1]["error"]["code"] == "invalid" and results[1]["error"]["field"].endswith("head_name")
+        assert set(snapshot(server, watcher)) == set(before) | {ok["data"]["id"]}
+    else:
+        assert_error(reply, 400, None)
+        assert snapshot(server, watcher) == before
+    # a valid surrogate pair (an emoji written as escapes) is fine
+    emoji = change(household("25216-01", note="PLACE"))
+    reply = raw_push(batch_text(emoji).replace("PLACE", "\\ud83d\\ude00"))
+    assert reply.status_code == 200 and reply.json()["results"][0]["status"] == "applied", reply.text
+    assert pull_all(server, token)[emoji["id"]]["data"]["note"] == "\U0001f600"
+
+    # NUL (a control character) in document text: rejected alone as invalid, with its path
+    noted = household("25216-01", note="a\u0000b")
+    [result] = push_ok(server, token, [change(noted)])
+    assert result["status"] == "rejected" and result["error"]["code"] == "invalid", result
+    assert result["error"]["field"].endswith("note") and noted["id"] not in pull_all(server, token)
+
+    # enrolment: odd device names and codes get an error of the one shape (or enrol), never a 500
+    enrol_url = server.api("/api/v1/enrol")
+    code = make_code(server, "surveyor", "25216-01", uses=3)
+    for text in ('{"code": "%s", "device_name": "a\\ud800"}' % code, '{"code": "a\\ud800", "device_name": "x"}'):
+        reply = requests.post(enrol_url, data=text.encode(), headers={"Content-Type": "application/json"}, timeout=TIMEOUT)
+        assert_error(reply, reply.status_code, None)
+        assert 400 <= reply.status_code < 500
+    reply = enrol(server, code, "a\u0000b")
+    if reply.status_code == 201:
+        assert pull_page(server, reply.json()["token"]).status_code == 200
+    else:
+        assert_error(reply, reply.status_code, None)
+        assert 400 <= reply.status_code < 500
+    assert enrol(server, code, "fine").status_code == 201  # the code was not used up by the refusals
+
+    # last (it fails on PostgreSQL when the server answers 500):
+    # NUL in a change_id (any 1-100 characters are accepted): stored or rejected alone, never a 500
+    before = snapshot(server, watcher)
+    first, last = change(household("25216-01")), change(household("25216-01"))
+    nul = change(household("25216-01"), change_id="a\u0000b")
+    reply = push(server, token, [first, nul, last])
+    assert reply.status_code == 200, (reply.status_code, reply.text)
+    results = reply.json()["results"]
+    assert [results[0]["status"], results[2]["status"]] == ["applied", "applied"]
+    if results[1]["status"] == "applied":
+        [again] = push_ok(server, token, [nul])
+        assert (again["status"], again["rev"]) == ("duplicate", results[1]["rev"])
+    else:
+        assert results[1]["status"] == "rejected" and results[1]["error"]["code"] == "invalid"
+        assert results[1]["error"]["field"] == "change_id"
+    assert set(snapshot(server, watcher)) >= set(before) | {first["id"], last["id"]}
+
+
 # ----- 3. merge over HTTP --------------------------------------------------------------------
 
 
 @ENGINES
 def test_concurrent_edits_merge_conflict_and_delete(server):
-    code = cli_code(server, "surveyor", "25216-01", uses=2)
+    code = make_code(server, "surveyor", "25216-01", uses=2)
     a, b = (enrol(server, code, name).json()["token"] for name in ("A", "B"))
 
     # different fields: merged; updated_at takes the later value
@@ -467,7 +565,8 @@ def test_concurrent_edits_merge_conflict_and_delete(server):
     r = push_one(server, a, change(base))
     by_a = base | {"head_name": "Nguyễn Văn Á", "updated_at": "2024-04-12T11:00:00+07:00"}
     by_b = base | {"house_no": "7B", "updated_at": "2024-04-12T10:30:00+07:00"}
-    ra = push_one(server, a, change(by_a, base_rev=r))
+    first_edit = str(uuid.uuid4())
+    ra = push_one(server, a, change(by_a, base_rev=r, change_id=first_edit))
     rb = push_one(server, b, change(by_b, base_rev=r), "merged")
     assert r < ra < rb
     stored = pull_all(server, b)[base["id"]]
@@ -482,6 +581,11 @@ def test_concurrent_edits_merge_conflict_and_delete(server):
     stored = pull_all(server, a)[base["id"]]
     assert stored["rev"] == rc and stored["data"]["head_name"] == "Lê Văn Y"
     assert stored["data"]["house_no"] == "7B"
+
+    # A's first edit sent again after all that: duplicate with its first rev, nothing applied again
+    [again] = push_ok(server, a, [change(by_a, base_rev=r, change_id=first_edit)])
+    assert (again["status"], again["rev"]) == ("duplicate", ra)
+    assert pull_all(server, a)[base["id"]]["rev"] == rc
 
     # monotone checks take the more covered value: cccd no → yes (A) and no → unknown (B): yes
     mono = household("25216-01", members=[member("m1", cccd="no", vneid="no", sim="no")])
@@ -530,8 +634,48 @@ def test_concurrent_edits_merge_conflict_and_delete(server):
     stored = pull_all(server, a)[kept["id"]]
     assert stored["deleted"] is False and stored["data"]["head_name"] == "Đỗ Thị Mai"
 
+    # the deletion first, then the concurrent edit: conflict on `deleted`, the edited household is back
+    back = household("25216-01", members=[member("m1")])
+    rk2 = push_one(server, a, change(back))
+    push_one(server, a, change(None, base_rev=rk2, deleted=True, household_id=back["id"]))
+    push_one(server, b, change(back | {"house_no": "99"}, base_rev=rk2), "conflict")
+    stored = pull_all(server, a)[back["id"]]
+    assert stored["deleted"] is False and stored["data"]["house_no"] == "99"
+
+    # a member removed on one side and edited on the other: kept as edited, conflict on the member
+    trio = household("25216-01", members=[member("m1"), member("m2")])
+    rt = push_one(server, a, change(trio))
+    push_one(server, a, change(trio | {"members": [member("m1")]}, base_rev=rt))
+    push_one(server, b, change(trio | {"members": [member("m1"), member("m2", cccd="yes")]}, base_rev=rt), "conflict")
+    members = {m["id"]: m for m in pull_all(server, a)[trio["id"]]["data"]["members"]}
+    assert set(members) == {"m1", "m2"} and members["m2"]["cccd"] == "yes"
+
+    # a base_rev that is not a revision of this household, or newer than its current one: rejected
+    before = snapshot(server, a)
+    newest = max(before.values())
+    wrong_base = push_ok(server, b, [change(trio | {"note": "x"}, base_rev=rg),
+                                     change(trio | {"note": "y"}, base_rev=newest + 5)])  # fmt: skip
+    assert [(r["status"], r["error"]["code"], r["error"]["field"]) for r in wrong_base] == [
+        ("rejected", "invalid", "base_rev")] * 2
+    assert snapshot(server, a) == before
+
     # counters followed every merge, conflict and deletion
     assert figures_in(coverage_ok(server, a, "25216-01")) == figures_of(stored_households(server, a))
+
+    # the conflicts were recorded with both values (nothing lost); the merges recorded none
+    leader = server.enrol("leader", "25216")["token"]
+    listed = requests.get(server.api("/api/v1/conflicts"), params={"unit": "25216-01"}, headers=auth(leader),
+                          timeout=TIMEOUT)  # fmt: skip
+    assert listed.status_code == 200, listed.text
+    recorded = {(c["household_id"], c["field"]): sorted(map(json.dumps, (v["value"] for v in c["values"])))
+                for c in listed.json()["conflicts"]}  # fmt: skip
+    assert recorded == {
+        (base["id"], "head_name"): sorted(map(json.dumps, ["Trần Văn X", "Lê Văn Y"])),
+        (phone["id"], "members[id=m1].smartphone"): sorted(map(json.dumps, ["no", "unknown"])),
+        (kept["id"], "deleted"): sorted(map(json.dumps, [False, True])),
+        (back["id"], "deleted"): sorted(map(json.dumps, [False, True])),
+        (trio["id"], "members[id=m2]"): sorted(map(json.dumps, [None, member("m2", cccd="yes")])),
+    }
 
 
 # ----- 4. pull --------------------------------------------------------------------------------
@@ -580,11 +724,28 @@ def test_pull_pages_scope_and_bad_cursor(server):
     assert set(pull_all(server, two)) >= {hid for hid, _ in theirs}
     assert all(item["data"]["hamlet_code"] == "25216-02" for item in pull_all(server, two).values())
 
+    # the other hamlet's surveyor can neither move a household into its hamlet nor delete it
+    target_id, target_rev = mine[0]
+    taken = pull_all(server, one)[target_id]["data"] | {"hamlet_code": "25216-02"}
+    results = push_ok(server, two, [change(taken, base_rev=target_rev),
+                                    change(None, base_rev=target_rev, deleted=True, household_id=target_id)])  # fmt: skip
+    assert [(r["status"], r["error"]["code"]) for r in results] == [("rejected", "forbidden_hamlet")] * 2
+    assert pull_all(server, one)[target_id]["rev"] == target_rev
+    assert target_id not in pull_all(server, two)
+
     # a cursor this server never gave, or a limit out of range: 422
     for bad in ("not-a-cursor", "djI6Mw", "%%%"):
         assert_error(pull_page(server, one, cursor=bad), 422, "invalid")
     for limit in (0, 1001, "many"):
         assert_error(pull_page(server, one, limit=limit), 422, "invalid")
+    # a forged cursor of the right form but beyond any revision a database can hold ("v1:" + 24 nines)
+    forged = base64.urlsafe_b64encode(b"v1:" + b"9" * 24).decode().rstrip("=")
+    reply = pull_page(server, one, cursor=forged)
+    assert reply.status_code in (200, 422), (reply.status_code, reply.text)
+    if reply.status_code == 200:
+        assert reply.json()["changes"] == [] and reply.json()["has_more"] is False
+    else:
+        assert_error(reply, 422, "invalid")
 
 
 # ----- 5. replay acceptance ---------------------------------------------------------------------
@@ -668,7 +829,7 @@ def test_coverage_targets_structures_and_scope(server):
     commune = coverage_ok(server, surveyor, "25216")
     assert commune["households"]["expected"] is None
     assert [c["unit"]["code"] for c in commune["children"]] == ["25216-01", "25216-02", "25216-03"]
-    assert all(c["children"] == [] for c in commune["children"])
+    assert all("children" not in c for c in commune["children"])  # "same shape without children"
     long_thuy = coverage_ok(server, admin, "25217")
     assert long_thuy["households"]["expected"] == 150
     assert figures_in(long_thuy) == figures_of(stored["25217-01"])
@@ -688,6 +849,15 @@ def test_coverage_targets_structures_and_scope(server):
     assert phuoc_long["households"]["expected"] is None  # 25216-03 now sits under it, without a target
     assert sum(c["households"]["surveyed"] for c in new["children"]) == 3
 
+    # a household moved between hamlets of the surveyor's commune: its figures move with it
+    moved = pull_all(server, surveyor)[pushed["25216-01"][0]["id"]]
+    push_one(server, surveyor, change(moved["data"] | {"hamlet_code": "25216-02"}, base_rev=moved["rev"]))
+    moved_household = Household.from_document(moved["data"] | {"hamlet_code": "25216-02"})
+    assert figures_in(coverage_ok(server, surveyor, "25216-01")) == figures_of(stored["25216-01"][1:])
+    assert figures_in(coverage_ok(server, surveyor, "25216-02")) == figures_of([moved_household])
+    assert figures_in(coverage_ok(server, surveyor, "25216")) == figures_of(stored["25216-01"])
+    assert moved["id"] not in pull_all(server, server.enrol("surveyor", "25216-01")["token"])
+
     # unknown unit: 404; another commune: 403; a bad structure: 422
     assert_error(coverage(server, admin, "99999"), 404, "unknown_unit")
     assert_error(coverage(server, surveyor, "99999"), 404, "unknown_unit")
@@ -696,3 +866,15 @@ def test_coverage_targets_structures_and_scope(server):
     assert_error(coverage(server, surveyor, "70"), 403, "forbidden")
     assert_error(coverage(server, surveyor, "25216", structure="2030"), 422, "invalid")
     assert_error(coverage(server, "not-a-token", "25216"), 401, "invalid_token")
+
+    # by default a unit is reported in the structure it belongs to
+    assert coverage_ok(server, admin, "75") == new
+    assert_error(coverage(server, admin, "75", structure="2024"), 404, "unknown_unit")  # no 2024 unit 75
+    # last: a 2024 unit asked for in the 2025 structure is unknown there (404), or reported with its
+    # own figures; never a report of zero households for a commune and a province that hold some
+    for code in ("25216", "70"):
+        reply = coverage(server, admin, code, structure="2025")
+        if reply.status_code == 200:
+            assert figures_in(reply.json()) == figures_in(coverage_ok(server, admin, code, structure="2024")), code
+        else:
+            assert_error(reply, 404, "unknown_unit")

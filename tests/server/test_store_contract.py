@@ -259,3 +259,24 @@ def test_counters_always_equal_a_recompute_and_a_brute_force_count(server_store)
     assert report["indicators"]["cccd"]["eligible"] == total.cccd.eligible
     assert report["households"]["expected"] is None  # 25216-03 has no target
     assert [c["unit"]["code"] for c in report["children"]] == hamlets
+
+
+@ENGINES
+def test_two_valid_edits_that_merge_into_an_invalid_household_become_a_conflict(server_store):
+    a, b = _surveyor(server_store), _surveyor(server_store)
+    household = _households(1)[0]
+    two = replace(household, members=household.members[:2]) if len(household.members) >= 2 else None
+    if two is None:
+        from ntm_field.domain.records import Member
+
+        two = replace(household, members=(household.members[0], Member(id="m9", full_name="Lê Thị Hoa", birth_year=1990)))
+    rev = _push(server_store, a, _change(two, "c-0"))["rev"]
+    _push(server_store, a, _change(replace(two, members=two.members[:1]), "c-a", base_rev=rev))
+    result = _push(server_store, b, _change(replace(two, members=two.members[1:]), "c-b", base_rev=rev))
+    assert result["status"] == "conflict"
+    stored = pull(server_store, ["25216-01"], after=0, limit=10)["changes"][0]["data"]
+    assert [m["id"] for m in stored["members"]] == [two.members[1].id]  # the pushed version, valid
+    with server_store.backend.transaction() as tx:
+        field, competing = tx.one("SELECT field, competing FROM conflicts")
+    assert field == "members"
+    assert [[m["id"] for m in v["value"]] for v in json.loads(competing)] == [[two.members[0].id], [two.members[1].id]]
