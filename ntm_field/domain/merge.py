@@ -189,11 +189,16 @@ def _merge_member(
         )
         if conflict is not None:
             conflicts.append(conflict)
-    # A reason explains a check that is not met: once the merge made it met, the reason no longer applies.
-    values["reasons"] = {
-        check: reason for check, reason in values["reasons"].items()
-        if check not in COVERED_VALUE or values[check] != COVERED_VALUE[Check(check)]
+    # A reason explains a check that is not met. Where the monotone rule raised a check to met
+    # (both sides changed it), a reason carried over from the less covered side no longer applies.
+    raised = {
+        name for name in _MONOTONE_ORDER
+        if getattr(ours, name) != getattr(theirs, name)
+        and (before is None or getattr(before, name) not in (getattr(ours, name), getattr(theirs, name)))
+        and values[name] == COVERED_VALUE[Check(name)]
     }  # fmt: skip
+    if raised:
+        values["reasons"] = {check: reason for check, reason in values["reasons"].items() if check not in raised}
     return Member(id=ours.id, **values), conflicts
 
 

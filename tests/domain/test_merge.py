@@ -168,8 +168,8 @@ def test_merge_never_loses_a_change(three: tuple[Household, Household, Household
     for path in ours | theirs:
         got, mine, other = value_at(merged, path), value_at(current, path), value_at(incoming, path)
         # the merge drops a reason whose check it made met (see merge._merge_member)
-        if merged_field_by_field(path, current, incoming):
-            mine, other = without_met_reasons(path, mine, merged), without_met_reasons(path, other, merged)
+        mine = without_raised_reasons(path, mine, base, current, incoming)
+        other = without_raised_reasons(path, other, base, current, incoming)
         if not touches(path, theirs):
             assert got == mine, path
         elif not touches(path, ours):
@@ -177,37 +177,36 @@ def test_merge_never_loses_a_change(three: tuple[Household, Household, Household
         elif is_whole_member(path) and mine is not None and other is not None:
             # The same member id added on both sides: merged field by field, base absent.
             expected = {name: merged_value(f"{path}.{name}", mine[name], other[name]) for name in mine}
-            assert got == without_met_reasons(path, expected, merged)
+            assert got == without_raised_reasons(path, expected, base, current, incoming)
         elif is_whole_member(path):
             assert got == (mine if other is None else other), "removed vs edited keeps the edit"
         elif path.endswith(".reasons"):
-            assert got == without_met_reasons(path, merged_value(path, mine, other), merged), path
+            assert got == without_raised_reasons(path, merged_value(path, mine, other), base, current, incoming), path
         else:
             assert got in (mine, other), path
             assert got == merged_value(path, mine, other), path
 
 
-def merged_field_by_field(path: str, current: Household, incoming: Household) -> bool:
-    """Whether the path is in a member both sides hold (the only members the merge rebuilds)."""
-    match = PATH.fullmatch(path)
-    return match is not None and all(
-        any(m.id == match["id"] for m in side.members) for side in (current, incoming)
-    )
-
-
-def without_met_reasons(path: str, value: Any, merged: Household) -> Any:
-    """`value` (a member's reasons, or a whole member) less the reasons for checks met in `merged`."""
+def without_raised_reasons(path: str, value: Any, base: Household, current: Household, incoming: Household) -> Any:
+    """`value` (a member's reasons, or a whole member) less the reasons for checks that the monotone
+    rule raised to met: both sides changed the check to different values and the more covered is met."""
     match = PATH.fullmatch(path)
     if match is None or value is None:
         return value
-    member = value_at(merged, f"members[id={match['id']}]")
-    if member is None:
+    member_path = f"members[id={match['id']}]"
+    before, mine, other = (value_at(h, member_path) for h in (base, current, incoming))
+    if mine is None or other is None:
         return value
-    met = {check.value for check in Check if member[check.value] == COVERED_VALUE[check]}
+    raised = {
+        name for name in MONOTONE
+        if mine[name] != other[name]
+        and (before is None or before[name] not in (mine[name], other[name]))
+        and more_covered(name, mine[name], other[name]) == COVERED_VALUE[Check(name)]
+    }  # fmt: skip
     if match["field"] == "reasons":
-        return {k: v for k, v in value.items() if k not in met}
+        return {k: v for k, v in value.items() if k not in raised}
     if match["field"] is None and isinstance(value, dict) and "reasons" in value:
-        return {**value, "reasons": {k: v for k, v in value["reasons"].items() if k not in met}}
+        return {**value, "reasons": {k: v for k, v in value["reasons"].items() if k not in raised}}
     return value
 
 
