@@ -17,7 +17,7 @@ _CHECK_COUNTERS = ",\n".join(
     for part in ("covered", "eligible", "unknown", "level1")
 )
 
-MIGRATIONS: list[tuple[str, str]] = [
+MIGRATIONS: list[tuple[str, str | dict[str, list[str]]]] = [
     (
         "0001_units_devices_households",
         f"""
@@ -125,6 +125,27 @@ CREATE TABLE audit (
     ),
 ]
 
+# The audit log is append-only in the database itself, not only by convention.
+MIGRATIONS.append(
+    (
+        "0002_audit_append_only",
+        {
+            "sqlite": [
+                "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+                "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+                "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+                "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+            ],
+            "postgresql": [
+                "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
+                "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit "
+                "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+            ],
+        },
+    )
+)
+
 SERIAL = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "BIGSERIAL PRIMARY KEY"}
 
 
@@ -140,9 +161,12 @@ def migrate(backend) -> list[str]:
                 tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
             if tx.one("SELECT 1 FROM schema_migrations WHERE name = ?", [name]):
                 continue
-            for statement in script.replace("{serial}", SERIAL[backend.dialect]).split(";"):
-                if statement.strip():
-                    tx.execute(statement)
+            if isinstance(script, dict):
+                statements = script[backend.dialect]
+            else:
+                statements = [s for s in script.replace("{serial}", SERIAL[backend.dialect]).split(";") if s.strip()]
+            for statement in statements:
+                tx.execute(statement)
             tx.execute(
                 "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
                 [name, datetime.now(timezone.utc).isoformat()],

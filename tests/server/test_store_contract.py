@@ -280,3 +280,15 @@ def test_two_valid_edits_that_merge_into_an_invalid_household_become_a_conflict(
         field, competing = tx.one("SELECT field, competing FROM conflicts")
     assert field == "members"
     assert [[m["id"] for m in v["value"]] for v in json.loads(competing)] == [[two.members[0].id], [two.members[1].id]]
+
+
+@ENGINES
+def test_the_audit_log_is_append_only(server_store):
+    from ntm_field.server.db import DatabaseError
+
+    server_store.audit("tester", "export", "25216", {"format": "csv"})
+    for statement in ("UPDATE audit SET actor = 'someone else'", "DELETE FROM audit"):
+        with pytest.raises(DatabaseError):
+            with server_store.backend.transaction() as tx:
+                tx.execute(statement)
+    assert [e[3] for e in server_store.audit_entries()][-1] == "export"
