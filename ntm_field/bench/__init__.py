@@ -58,7 +58,7 @@ def format_table(measures: list[Measure]) -> str:
             m.figure,
             f"{m.value:.3f} {m.unit}",
             "—" if m.baseline is None else f"{m.baseline:.3f} {m.unit} ({m.baseline_name})",
-            "—" if m.ratio is None else f"{m.ratio:.1f}×",
+            "—" if m.ratio is None else f"{m.ratio:.3g}×",
             m.target,
             {True: "yes", False: "NO", None: "—"}[m.met],
         )
