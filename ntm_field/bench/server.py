@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import os
 import random
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -30,8 +32,6 @@ QUICK = {"ingest": 1_000, "members": 20_000, "reads": 50}
 
 def run(*, quick: bool, progress: Callable[[str], None]) -> list[Measure]:
     try:
-        import requests  # noqa: F401  (the client side of the HTTP figures)
-
         from ntm_field.server.admin import open_store
     except ImportError:
         progress("server figures skipped: install the 'server' extra")
@@ -75,16 +75,19 @@ def _ingest(url: str, count: int, open_store) -> tuple[float, float]:
         for i in range(0, count, 50)
     ]  # fmt: skip
     server, base = _start_server(url)
-    import requests
-
     try:
-        session = requests.Session()
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Content-Encoding": "gzip"}
+        # one keep-alive connection, as a device's session would use
+        connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=120)
         start = time.perf_counter()
         for body in bodies:
-            reply = session.post(f"{base}/api/v1/sync/push", data=body, headers=headers, timeout=120)
-            reply.raise_for_status()
+            connection.request("POST", "/api/v1/sync/push", body=body, headers=headers)
+            reply = connection.getresponse()
+            reply.read()
+            if reply.status != 200:
+                raise RuntimeError(f"push answered {reply.status}")
         rate = count / (time.perf_counter() - start)
+        connection.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -160,26 +163,17 @@ def _query(store, sql: str) -> list:
 
 
 def _postgres_database():
+    from ntm_field.server.db import DatabaseError, create_database, drop_database
+
+    name = f"ntm_bench_{uuid.uuid4().hex[:10]}"
     try:
-        import psycopg
-
-        name = f"ntm_bench_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except Exception:  # no PostgreSQL here: the SQLite figures still stand
+        url = create_database(PG_URL, name)
+    except DatabaseError:  # no PostgreSQL here: the SQLite figures still stand
         return None
-    url = PG_URL.rpartition("/")[0] + "/" + name
-
-    def drop() -> None:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return url, drop
+    return url, lambda: drop_database(PG_URL, name)
 
 
 def _start_server(url: str) -> tuple[subprocess.Popen, str]:
-    import requests
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -189,9 +183,9 @@ def _start_server(url: str) -> tuple[subprocess.Popen, str]:
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
-            requests.get(f"{base}/api/v1/health", timeout=1)
-            return process, base
-        except requests.RequestException:
+            with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
+                return process, base
+        except OSError:
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("the benchmark server did not start")

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ntm_field import __version__
 from ntm_field.server import errors
+from ntm_field.server import openapi as docs
 from ntm_field.server.changes import decode_cursor, pull, push_batch
 from ntm_field.server import reports
 from ntm_field.server.conflicts import list_conflicts, resolve
@@ -125,11 +126,11 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         body = {"error": {"code": "internal", "message": "internal error", "field": None}}
         return JSONResponse(body, status_code=500)
 
-    @app.get("/api/v1/health")
+    @app.get("/api/v1/health", **docs.ROUTES["health"])
     def health() -> dict:
         return {"status": "ok", "version": __version__, "time": settings.clock().isoformat()}
 
-    @app.post("/api/v1/enrol", status_code=201)
+    @app.post("/api/v1/enrol", status_code=201, **docs.ROUTES["enrol"])
     async def enrol(request: Request) -> dict:
         enrol_limiter.check(request.client.host if request.client else "?")
         body = await _json_body(request)
@@ -149,7 +150,7 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
             "server_time": settings.clock().isoformat(),
         }
 
-    @app.post("/api/v1/enrol-codes", status_code=201)
+    @app.post("/api/v1/enrol-codes", status_code=201, **docs.ROUTES["enrol-codes"])
     async def enrol_codes(request: Request, device: DeviceDep) -> dict:
         if device.role not in ("leader", "admin"):
             raise errors.Forbidden("only a leader or an admin creates enrolment codes")
@@ -186,7 +187,7 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
             "expires": created.expires.isoformat(),
         }
 
-    @app.post("/api/v1/sync/push")
+    @app.post("/api/v1/sync/push", **docs.ROUTES["push"])
     async def sync_push(request: Request, device: DeviceDep) -> dict:
         if device.role == "officer":
             raise errors.Forbidden("an officer does not write households")
@@ -207,7 +208,7 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         results = await run_in_threadpool(apply)
         return {"batch_id": batch_id, "server_time": settings.clock().isoformat(), "results": results}
 
-    @app.get("/api/v1/sync/pull")
+    @app.get("/api/v1/sync/pull", **docs.ROUTES["pull"])
     def sync_pull(
         device: DeviceDep,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -219,7 +220,7 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
             raise errors.Invalid("the cursor is not one this server gave", field="cursor") from None
         return pull(store, hamlets_in_scope(store, device), after=after, limit=limit)
 
-    @app.get("/api/v1/coverage")
+    @app.get("/api/v1/coverage", **docs.ROUTES["coverage"])
     def coverage(
         device: DeviceDep,
         unit: Annotated[str | None, Query(max_length=20)] = None,
@@ -227,7 +228,7 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
     ) -> dict:
         return coverage_report(store, device, unit=unit, structure=structure)
 
-    @app.get("/api/v1/progress")
+    @app.get("/api/v1/progress", **docs.ROUTES["progress"])
     def progress_series(
         device: DeviceDep,
         unit: Annotated[str | None, Query(max_length=20)] = None,
@@ -240,14 +241,14 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
             "days": reports.progress(store, hamlets),
         }
 
-    @app.get("/api/v1/conflicts")
+    @app.get("/api/v1/conflicts", **docs.ROUTES["conflicts"])
     def conflicts_of(device: DeviceDep, unit: Annotated[str | None, Query(max_length=20)] = None) -> dict:
         if device.role == "surveyor":
             raise errors.Forbidden("conflicts are for leaders, officers and admins")
         _, _, hamlets = scoped_unit(store, device, unit=unit, structure="2024" if unit is None else None)
         return {"conflicts": list_conflicts(store, hamlets)}
 
-    @app.post("/api/v1/conflicts/{conflict_id}/resolve")
+    @app.post("/api/v1/conflicts/{conflict_id}/resolve", **docs.ROUTES["resolve"])
     async def resolve_conflict(conflict_id: str, request: Request, device: DeviceDep) -> dict:
         if device.role not in ("leader", "admin"):
             raise errors.Forbidden("only a leader or an admin resolves conflicts")
@@ -261,7 +262,7 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         )
         return {"rev": rev}
 
-    @app.get("/api/v1/export")
+    @app.get("/api/v1/export", response_class=Response, **docs.ROUTES["export"])
     def export(
         device: DeviceDep,
         unit: Annotated[str | None, Query(max_length=20)] = None,
@@ -288,13 +289,14 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         )
         return Response(reports.to_csv(headers, iter(rows)), media_type="text/csv; charset=utf-8", headers=disposition)
 
+    docs.install(app)
     return app
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def current_device(request: Request, authorization: Annotated[str | None, Header()] = None) -> Device:
+def current_device(request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None) -> Device:
     """The device behind the bearer token (401/403 otherwise), counted against its rate limit."""
     if not authorization or not authorization.startswith("Bearer ") or len(authorization) > 200:
         raise errors.InvalidToken("a bearer token is required")

@@ -131,6 +131,18 @@ class PostgresBackend:
             self._local.conn = None
 
 
+def create_database(admin_url: str, name: str) -> str:
+    """Create database `name` on the PostgreSQL server of `admin_url`; returns its URL (benchmarks)."""
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rpartition("/")[0] + "/" + name
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def open_backend(url: str) -> SqliteBackend | PostgresBackend:
     """The backend for `sqlite:///path` or `postgresql://…` (also `postgres://…`)."""
     if url.startswith("sqlite:///"):

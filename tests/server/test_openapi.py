@@ -1,0 +1,381 @@
+"""/openapi.json against the wire contract (shared/spec/sync-api.md), and a bounded schemathesis run
+against a real `ntm-field server` process on both engines.
+
+The document must list every endpoint of the contract with its methods, and its request schemas must
+accept the contract's own examples. Then schemathesis generates requests from the served document and
+sends them over plain HTTP with a leader's token: no answer may be a 5xx, and every answer must match
+the schema documented for its status.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+import json
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.errors import FailureGroup
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from ntm_field.domain.codes import CHECK_VALUES, Assistance, Check, Presence, Reason, VisitStatus
+from ntm_field.server.app import Settings, create_app
+from tests.server.conftest import ENGINES, ROOT
+
+CONTRACT = ROOT.parent / "shared" / "spec" / "sync-api.md"
+TIMEOUT = 30
+CHECKS = [not_a_server_error, response_schema_conformance]
+HAMLETS = ("25216-01", "25216-02", "25216-03")  # the leader's scope: commune 25216
+MAX_EXAMPLES = int(os.environ.get("NTM_FUZZ_EXAMPLES", "25"))  # per operation and generation mode
+
+
+# ----- the document against the contract ------------------------------------------------
+
+
+def _contract() -> str:
+    if not CONTRACT.exists():
+        pytest.fail(f"the wire contract is not at {CONTRACT} (shared/ must sit beside the repository)")
+    return CONTRACT.read_text(encoding="utf-8")
+
+
+def _contract_operations(text: str) -> set[tuple[str, str]]:
+    """(method, path) of every endpoint heading of the contract (`### `GET /api/v1/...``)."""
+    found = set()
+    for line in text.splitlines():
+        if line.startswith("### "):
+            for method, path in re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`?\s]*)", line):
+                found.add((method.lower(), path))
+    return found
+
+
+def _inline_request(text: str, path: str) -> dict:
+    """The inline example request the contract writes under an endpoint heading (`Request `{...}``)."""
+    section = text.split(f"`POST {path}`", 1)[1]
+    return json.loads(re.search(r"Request `(\{.*?\})`", section).group(1))
+
+
+def _household_example(text: str) -> dict:
+    """The household document of the contract (its first JSON block)."""
+    return json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
+
+
+@pytest.fixture(scope="module")
+def document(tmp_path_factory) -> dict:
+    """The OpenAPI document the app serves (built in process: the same create_app as the server)."""
+    db = tmp_path_factory.mktemp("openapi") / "server.db"
+    app = create_app(Settings(database_url=f"sqlite:///{db}"))
+    try:
+        return json.loads(json.dumps(app.openapi()))  # what GET /openapi.json answers
+    finally:
+        app.state.store.close()
+
+
+def _validator(document: dict, pointer: str) -> Draft202012Validator:
+    """A validator for the schema at `pointer` of the document, its `$ref`s resolved in the document."""
+    registry = Registry().with_resource("urn:openapi", Resource.from_contents(document, DRAFT202012))
+    return Draft202012Validator(
+        {"$ref": f"urn:openapi#{pointer}"}, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def _escape(path: str) -> str:
+    return path.replace("~", "~0").replace("/", "~1")
+
+
+def _request_validator(document: dict, path: str) -> Draft202012Validator:
+    assert "requestBody" in document["paths"][path]["post"], f"POST {path} documents no request body"
+    return _validator(document, f"/paths/{_escape(path)}/post/requestBody/content/application~1json/schema")
+
+
+def _errors(validator: Draft202012Validator, instance) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(instance)]
+
+
+def test_the_document_lists_every_endpoint_of_the_contract_and_accepts_its_example_requests(document):
+    text = _contract()
+    contract = _contract_operations(text)
+    assert len(contract) == 10, contract  # the contract's ten endpoints, as its headings write them
+    documented = {
+        (method, path) for path, operations in document["paths"].items() if path.startswith("/api/")
+        for method in operations
+    }  # fmt: skip
+    assert documented == contract
+
+    # bearer auth on every endpoint but health and enrol; errors in the contract's one shape
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        **document["components"]["securitySchemes"]["bearerAuth"], "type": "http", "scheme": "bearer",
+    }  # fmt: skip
+    for method, path in contract:
+        operation = document["paths"][path][method]
+        public = path in ("/api/v1/health", "/api/v1/enrol")
+        assert operation.get("security") == (None if public else [{"bearerAuth": []}]), (method, path)
+        for status, response in operation["responses"].items():
+            if status.startswith(("4", "5")):
+                schema = response["content"]["application/json"]["schema"]
+                assert {"$ref": "#/components/schemas/Error"} in schema["allOf"], (method, path, status)
+        if not public:
+            assert "401" in operation["responses"] and "429" in operation["responses"], (method, path)
+    export = document["paths"]["/api/v1/export"]["get"]["responses"]["200"]["content"]
+    assert set(export) == {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    assert "413" in document["paths"]["/api/v1/sync/push"]["post"]["responses"]
+    assert "415" in document["paths"]["/api/v1/sync/push"]["post"]["responses"]
+    assert "409" in document["paths"]["/api/v1/conflicts/{conflict_id}/resolve"]["post"]["responses"]
+
+    # the contract's example requests are valid requests of the document
+    enrol = _inline_request(text, "/api/v1/enrol")
+    assert not _errors(_request_validator(document, "/api/v1/enrol"), enrol)
+    codes = _inline_request(text, "/api/v1/enrol-codes")
+    assert not _errors(_request_validator(document, "/api/v1/enrol-codes"), codes)
+    household = _household_example(text)
+    push = {"batch_id": "b-1", "changes": [
+        {"change_id": str(uuid.uuid4()), "id": household["id"], "base_rev": None, "deleted": False, "data": household},
+        {"change_id": str(uuid.uuid4()), "id": household["id"], "base_rev": 7, "deleted": True, "data": None},
+    ]}  # fmt: skip
+    push_schema = _request_validator(document, "/api/v1/sync/push")
+    assert not _errors(push_schema, push)
+    resolve_schema = _request_validator(document, "/api/v1/conflicts/{conflict_id}/resolve")
+    for value in ("Nguyễn Văn Đức", None, True, household["members"][0]):
+        assert not _errors(resolve_schema, {"value": value})
+    assert _errors(resolve_schema, {})
+
+    # ... and what the contract refuses, the document refuses
+    def refused(mutate) -> list[str]:
+        body = copy.deepcopy(push)
+        mutate(body)
+        return _errors(push_schema, body)
+
+    assert refused(lambda b: b.update(batch_id=""))
+    assert refused(lambda b: b.update(batch_id="x" * 101))
+    assert refused(lambda b: b.update(changes=[b["changes"][0]] * 501))
+    assert refused(lambda b: b["changes"][0]["data"].update(rev=3))  # a server-owned field
+    assert refused(lambda b: b["changes"][0]["data"]["members"][0].update(vneid="level3"))
+    assert refused(lambda b: b["changes"][0]["data"]["members"][0].update(birth_year=1899))
+    assert refused(lambda b: b["changes"][0]["data"].update(members=[]))  # surveyed: at least one member
+    assert refused(lambda b: b["changes"][0]["data"].update(head_name=" "))
+    assert refused(lambda b: b["changes"][0]["data"].update(hamlet_code="25216"))
+    assert not refused(lambda b: b["changes"][0]["data"].update(members=[], visit_status="absent", follow_up=None))
+
+    # the vocabularies are the domain's
+    schemas = document["components"]["schemas"]
+    member = schemas["Member"]["properties"]
+    assert schemas["Household"]["properties"]["visit_status"]["enum"] == [s.value for s in VisitStatus]
+    assert member["presence"]["enum"] == [p.value for p in Presence]
+    for check in Check:
+        assert member[check.value]["enum"] == list(CHECK_VALUES[check])
+        assert member["reasons"]["properties"][check.value]["enum"] == [r.value for r in Reason]
+    assert member["assisted"]["items"]["enum"] == [a.value for a in Assistance]
+    assert schemas["Household"]["additionalProperties"] is False and schemas["Member"]["additionalProperties"] is False
+
+    # a rejected result may carry null ids; null rates and targets are documented
+    result = _validator(document, "/components/schemas/PushResult")
+    assert not _errors(result, {"change_id": None, "id": None, "status": "rejected", "rev": None,
+                                "error": {"code": "invalid", "message": "m", "field": None}})  # fmt: skip
+    assert not _errors(result, {"change_id": "c", "id": household["id"], "status": "duplicate", "rev": 7, "error": None})
+    assert _errors(result, {"change_id": "c", "id": household["id"], "status": "lost", "rev": 7, "error": None})
+    indicator = _validator(document, "/components/schemas/VneidIndicator")
+    assert not _errors(indicator, {"covered": 0, "eligible": 0, "unknown": 0, "level1": 0, "rate": None})
+
+
+# ----- schemathesis against a real server -----------------------------------------------
+
+
+def _auth(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _household(hamlet: str, **changes) -> dict:
+    doc = _household_example(_contract())
+    doc.update(id=str(uuid.uuid4()), hamlet_code=hamlet, **changes)
+    return doc
+
+
+def _push(server, token: str, batch: str, changes: list) -> list[dict]:
+    reply = requests.post(server.api("/api/v1/sync/push"), json={"batch_id": batch, "changes": changes},
+                          headers=_auth(token), timeout=TIMEOUT)  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    return reply.json()["results"]
+
+
+def _change(doc: dict | None, household_id: str, base_rev: int | None = None, **extra) -> dict:
+    return {"change_id": str(uuid.uuid4()), "id": household_id, "base_rev": base_rev, "data": doc, **extra}
+
+
+def _seed(server, token: str) -> str:
+    """Households, a deletion and open conflicts (a field, a member's field, a deletion against an edit), so
+    that pull, coverage, progress, conflicts and exports answer with real figures. Returns a household id."""
+    first, second, third = (_household(h) for h in ("25216-01", "25216-02", "25216-03"))
+    absent = _household("25216-03", visit_status="absent", members=[])
+    results = _push(server, token, "seed-1", [
+        *(_change(doc, doc["id"]) for doc in (first, second, third, absent)),
+        {"change_id": 42, "id": None, "data": {}},  # rejected alone, with null ids in its result
+    ])  # fmt: skip
+    assert [r["status"] for r in results] == ["applied"] * 4 + ["rejected"], results
+    revs = [r["rev"] for r in results[:3]]
+
+    def renamed_member(doc: dict, name: str) -> dict:
+        return {**doc, "members": [{**doc["members"][0], "full_name": name}]}
+
+    results = _push(server, token, "seed-2", [
+        *(_change({**first, "head_name": name}, first["id"], revs[0]) for name in ("Trần Văn A", "Phạm Văn B", "Lê Văn C")),
+        *(_change(renamed_member(second, name), second["id"], revs[1]) for name in ("Đỗ Văn X", "Đỗ Văn Y")),
+        _change({**third, "head_name": "Hoàng Văn Z"}, third["id"], revs[2]),
+        _change(None, third["id"], revs[2], deleted=True),
+        _change(None, absent["id"], None, deleted=True),
+    ])  # fmt: skip
+    expected = ["applied", "conflict", "conflict", "applied", "conflict", "applied", "conflict", "merged"]
+    assert [r["status"] for r in results] == expected, results
+    return first["id"]
+
+
+def _examples(schema, server, token: str) -> list:
+    """Hand-made cases for the answers random data hardly reaches: applied/duplicate pushes, a resolution
+    (200, then 409), a leader's enrolment code, and every export."""
+    operations = {(op.method.upper(), op.path): op for op in (r.ok() for r in schema.get_all_operations())}
+    push = operations["POST", "/api/v1/sync/push"]
+    household = _household("25216-02")
+    change = {"change_id": str(uuid.uuid4()), "id": household["id"], "base_rev": None, "data": household}
+    cases = [
+        push.Case(body={"batch_id": "example", "changes": [change]}, media_type="application/json"),
+        push.Case(body={"batch_id": "example", "changes": [change, {**change, "base_rev": 1}]},
+                  media_type="application/json"),  # fmt: skip
+        operations["POST", "/api/v1/enrol-codes"].Case(
+            body={"role": "surveyor", "scope": ["25216-01"], "uses": 2, "expires_in_days": 3}, media_type="application/json"
+        ),
+        operations["POST", "/api/v1/enrol-codes"].Case(
+            body={"role": "officer", "scope": ["25216-01"]}, media_type="application/json"
+        ),
+        operations["GET", "/api/v1/sync/pull"].Case(query={"limit": 1}),
+        operations["GET", "/api/v1/sync/pull"].Case(query={"cursor": "not-a-cursor"}),
+        operations["GET", "/api/v1/coverage"].Case(query={"unit": "25216-03"}),
+        operations["GET", "/api/v1/coverage"].Case(query={"unit": "25216", "structure": "2024"}),
+        operations["GET", "/api/v1/coverage"].Case(query={"unit": "25217"}),
+        operations["GET", "/api/v1/progress"].Case(query={"unit": "25216"}),
+        operations["GET", "/api/v1/conflicts"].Case(query={"unit": "no-such-unit"}),
+        *(operations["GET", "/api/v1/export"].Case(query={"unit": "25216", "format": f, "kind": k})
+          for f in ("csv", "xlsx") for k in ("members", "coverage")),
+    ]  # fmt: skip
+    # a code the leader creates, then the enrolment it allows (the fuzzing of enrol meets only bad codes)
+    code = requests.post(server.api("/api/v1/enrol-codes"), json={"role": "surveyor", "scope": ["25216-03"]},
+                         headers=_auth(token), timeout=TIMEOUT).json()["code"]  # fmt: skip
+    enrol = operations["POST", "/api/v1/enrol"]
+    cases += [
+        enrol.Case(body={"code": code, "device_name": "Điện thoại tổ 3"}, media_type="application/json"),
+        enrol.Case(body={"code": code}, media_type="application/json"),  # used up: 400 invalid_code
+    ]
+    conflicts = requests.get(server.api("/api/v1/conflicts"), headers=_auth(token), timeout=TIMEOUT)
+    if conflicts.ok and conflicts.json()["conflicts"]:
+        conflict = conflicts.json()["conflicts"][0]
+        resolve = operations["POST", "/api/v1/conflicts/{conflict_id}/resolve"]
+        value = conflict["values"][0]["value"]
+        cases += [
+            resolve.Case(path_parameters={"conflict_id": conflict["id"]}, body={"value": 12}, media_type="application/json"),
+            resolve.Case(path_parameters={"conflict_id": conflict["id"]}, body={"value": value}, media_type="application/json"),
+            resolve.Case(path_parameters={"conflict_id": conflict["id"]}, body={"value": value}, media_type="application/json"),
+        ]  # fmt: skip
+    return cases
+
+
+def _aim_push(strategy, household_id: str):
+    """Generated push bodies put their households in hamlets of the token's scope, and some on a stored
+    household with a `base_rev`, so that random documents reach the store, the merge and the conflicts
+    instead of stopping at `unknown_hamlet` (the document cannot list the hamlets: they are data)."""
+
+    def aim(drawn):
+        case, choice, base_rev = drawn
+        changes = case.body.get("changes") if isinstance(case.body, dict) else None
+        for change in changes if isinstance(changes, list) else ():
+            if isinstance(change, dict) and isinstance(change.get("data"), dict):
+                data = change["data"]
+                data["hamlet_code"] = HAMLETS[choice % len(HAMLETS)]
+                if choice >= len(HAMLETS):
+                    data["id"], change["base_rev"] = household_id, base_rev
+                if isinstance(data.get("id"), str):
+                    change["id"] = data["id"]
+        return case
+
+    return st.tuples(strategy, st.integers(0, 5), st.sampled_from([None, 1, 2, 3, 5, 8])).map(aim)
+
+
+def _aim_resolve(strategy, server, token: str):
+    """Generated resolutions aim at the open conflicts (one in four with a competing value: 200), so that
+    random values meet the resolution code rather than `404 not_found` only."""
+
+    def aim(drawn):
+        case, choice = drawn
+        reply = requests.get(server.api("/api/v1/conflicts"), headers=_auth(token), timeout=TIMEOUT)
+        conflicts = reply.json()["conflicts"] if reply.status_code == 200 else []
+        if conflicts:
+            conflict = conflicts[choice % len(conflicts)]
+            case.path_parameters = {"conflict_id": conflict["id"]}
+            if choice % 4 == 0 and isinstance(case.body, dict):
+                case.body["value"] = conflict["values"][choice % 2]["value"]
+        return case
+
+    return st.tuples(strategy, st.integers(0, 1000)).map(aim)
+
+
+@ENGINES
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(server):
+    token = server.enrol("leader", "25216")["token"]
+    household_id = _seed(server, token)
+    schema = schemathesis.openapi.from_url(server.api("/openapi.json"), timeout=TIMEOUT)
+    headers = _auth(token)
+    failures: list[str] = []
+    seen: dict[str, Counter] = {}
+
+    def check(case) -> None:
+        response = case.call(base_url=server.url, headers=headers, timeout=TIMEOUT)
+        seen.setdefault(case.operation.label, Counter())[response.status_code] += 1
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except FailureGroup as group:  # a BaseExceptionGroup: as a plain failure, Hypothesis shrinks it
+            raise AssertionError(str(group)) from None
+
+    for case in _examples(schema, server, token):
+        try:
+            check(case)
+        except Exception as error:  # noqa: BLE001 - every failure is reported together below
+            failures.append(f"{case.operation.label} (example): {error}")
+
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 10
+    # a leader device per operation: the run stays under each token's rate limit (enrolled up front,
+    # before the fuzzing of enrol spends the address's enrolment limit)
+    tokens = [server.enrol("leader", "25216")["token"] for _ in operations]
+    for operation, token in zip(operations, tokens):
+        headers.update(_auth(token))
+        negatable = bool(operation.body) or any(True for _ in operation.iter_parameters())
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE) if negatable else (GenerationMode.POSITIVE,):
+            strategy = operation.as_strategy(generation_mode=mode)
+            if mode is GenerationMode.POSITIVE and operation.path == "/api/v1/sync/push":
+                strategy = _aim_push(strategy, household_id)
+            if mode is GenerationMode.POSITIVE and operation.path.endswith("/resolve"):
+                strategy = _aim_resolve(strategy, server, token)
+
+            @settings(
+                max_examples=MAX_EXAMPLES, derandomize=not os.environ.get("NTM_FUZZ_RANDOM"), database=None,
+                deadline=None, suppress_health_check=list(HealthCheck),
+                phases=[Phase.explicit, Phase.generate, Phase.shrink],
+            )  # fmt: skip
+            @given(case=strategy)
+            def fuzz(case) -> None:
+                check(case)
+
+            try:
+                fuzz()
+            except Exception as error:  # noqa: BLE001 - collected, then reported together
+                failures.append(f"{operation.label} ({mode.value}): {error}")
+    print({label: dict(counts) for label, counts in seen.items()})
+    assert not failures, "\n\n".join(failures)
