@@ -6,9 +6,17 @@ import itertools
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from ntm_field.store import LocalStore
+
+# CI runs the property tests derandomized: the same examples every run, so a red CI is reproducible.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 ICT = timezone(timedelta(hours=7))
 

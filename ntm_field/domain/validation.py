@@ -328,9 +328,15 @@ def _parse_date(value: str) -> date | None:
         return None
 
 
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
 def _is_rfc3339(value: str) -> bool:
+    # fromisoformat alone also takes offsets with seconds and other ISO forms RFC 3339 does not allow
+    if not RFC3339.fullmatch(value):
+        return False
     try:
-        parsed = datetime.fromisoformat(value)
+        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         return False
-    return "T" in value.upper() and parsed.tzinfo is not None
+    return True

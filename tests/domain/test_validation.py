@@ -115,6 +115,7 @@ CASES = [
     ("follow_up.due bad date", _set("follow_up.due", "2024-13-01"), "follow_up.due"),
     ("follow_up not an object", _set("follow_up", "tomorrow"), "follow_up"),
     ("updated_at without offset", _set("updated_at", "2024-04-12T09:31:00"), "updated_at"),
+    ("updated_at offset with seconds", _set("updated_at", "2024-04-12T09:31:00+07:00:30"), "updated_at"),
     ("member not an object", _set("members[1]", "Trần Thị Hồng"), "members[1]"),
     ("member id missing", _drop("members[1].id"), "members[1].id"),
     ("member id over 40", _set("members[1].id", "x" * 41), "members[1].id"),
