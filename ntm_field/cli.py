@@ -77,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(recompute)
     recompute.set_defaults(handler=_admin_recompute)
 
+    enrol = commands.add_parser("enrol", help="enrol a device store with a code (or an enrolment link)")
+    _data_option(enrol)
+    enrol.add_argument("--server", help="the server's address, e.g. https://ntm.example.vn (not needed with a link)")
+    enrol.add_argument("--code", required=True, help="the enrolment code, or the whole enrolment link")
+    enrol.add_argument("--name", default="", help="a name for this device, shown to the team leader")
+    enrol.set_defaults(handler=_enrol)
+
+    sync = commands.add_parser("sync", help="run one sync cycle of a device store")
+    _data_option(sync)
+    sync.add_argument("--json", action="store_true", help="print one JSON object of counts and nothing else")
+    sync.set_defaults(handler=_sync)
+
     bench = commands.add_parser("bench", help="measure the product's speed next to baselines")
     bench.add_argument("--quick", action="store_true", help="small sizes (under a minute): a smoke run")
     bench.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
@@ -88,6 +100,10 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", metavar="URL", help="sqlite:///path.db or postgresql://… (default: NTM_DATABASE_URL, else data/server.db)"
     )
+
+
+def _data_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, type=Path, metavar="DIR", help="the device's data directory")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +206,83 @@ def _admin_recompute(args: argparse.Namespace) -> int:
     hamlets = _server_admin().recompute(db=args.db)
     print(f"recomputed the counters of {hamlets} hamlets")
     return 0
+
+
+def _device_store(data: Path):
+    from ntm_field.device import open_device_store
+    from ntm_field.store import StoreCorruptError
+
+    try:
+        return open_device_store(data)
+    except StoreCorruptError as error:
+        raise CommandError(error.message("en")) from None
+    except OSError as error:
+        raise CommandError(f"{data}: {error.strerror}") from None
+
+
+def _enrol(args: argparse.Namespace) -> int:
+    from ntm_field.device import device_clock
+    from ntm_field.domain.device import EnrolLinkError
+    from ntm_field.store.sync_state import EnrolmentError
+    from ntm_field.sync.enrol import enrol_device
+    from ntm_field.sync.errors import SyncError
+
+    store = _device_store(args.data)
+    try:
+        granted = enrol_device(store, args.code, server=args.server, device_name=args.name, clock=device_clock)
+    except EnrolLinkError as error:
+        raise CommandError(f"--code: {error}") from None
+    except EnrolmentError as error:
+        raise CommandError(f"cannot enrol: {error}; sync them first") from None
+    except SyncError as error:
+        raise CommandError(_sync_problem(error)) from None
+    finally:
+        store.close()
+    print(f"enrolled device {granted.device_id} as {granted.role} for {', '.join(granted.scope)} on {granted.server}")
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from ntm_field.sync.engine import SyncEngine
+
+    store = _device_store(args.data)
+    try:
+        report = SyncEngine(store).run()
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(report.counts()))
+    else:
+        print(", ".join(f"{name} {count}" for name, count in report.counts().items()))
+    if report.problem is not None:
+        print(f"ntm-field: sync stopped: {_sync_problem(report.problem)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _sync_problem(error: Exception) -> str:
+    """One line for a sync failure (the classes are the sync layer's; no import of requests here)."""
+    from ntm_field.sync.errors import AuthFailed, BadReply, Cancelled, Offline, Refused, ServerBusy
+
+    if isinstance(error, AuthFailed):
+        return {
+            "not_enrolled": "this device is not enrolled (run 'ntm-field enrol')",
+            "device_revoked": "this device was revoked; its data was wiped",
+            "token_expired": "the device's token expired: enrol again",
+        }.get(error.error_code, "the server does not accept this device's token: enrol again")
+    if isinstance(error, Refused):
+        if error.error_code == "invalid_code":
+            return "the enrolment code is wrong, used up or expired"
+        return f"the server refused the request ({error.status} {error.error_code})"
+    if isinstance(error, ServerBusy):
+        return f"the server is busy or failing ({error}); try again later"
+    if isinstance(error, Offline):
+        return f"the server cannot be reached ({error}); try again when online"
+    if isinstance(error, BadReply):
+        return f"the server's answer does not follow the contract ({error})"
+    if isinstance(error, Cancelled):
+        return "cancelled"
+    return str(error)
 
 
 def _bench(args: argparse.Namespace) -> int:

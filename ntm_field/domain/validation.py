@@ -44,6 +44,7 @@ MEMBER_KEYS = {
 REQUIRED_MEMBER_KEYS = ("id", "full_name", "birth_year", "presence", "cccd", "vneid", "smartphone", "sim")
 
 MESSAGES: dict[str, dict[str, str]] = {
+    "out_of_scope": {"vi": "thôn/ấp không thuộc phạm vi của thiết bị này", "en": "is not a hamlet this device covers"},
     "not_object": {"vi": "phải là một đối tượng JSON", "en": "must be a JSON object"},
     "required": {"vi": "bắt buộc phải có", "en": "is required"},
     "unknown_key": {"vi": "trường không được phép", "en": "is not a field of the household document"},
@@ -109,11 +110,12 @@ class ValidationError(ValueError):
         super().__init__("; ".join(p.message("en") for p in problems))
 
 
-def validate_document(doc: Any, *, today: date) -> list[Problem]:
+def validate_document(doc: Any, *, today: date | None) -> list[Problem]:
     """Every problem of a household document, in document order; [] when valid.
 
     `today` is the server's (or device's) date: `surveyed_on` may be at most one
-    day after it.
+    day after it. None skips that bound (re-checking the merge of two documents
+    that were each checked against the date when they were written).
     """
     problems: list[Problem] = []
     if not isinstance(doc, dict):
@@ -253,7 +255,7 @@ def _check_follow_up(follow_up: Any, problems: list[Problem]) -> None:
         _string(follow_up, "note", "follow_up.note", problems, max_len=MAX_NOTE, allow_empty=True)
 
 
-def _survey_year(doc: dict, today: date, problems: list[Problem]) -> int | None:
+def _survey_year(doc: dict, today: date | None, problems: list[Problem]) -> int | None:
     """The year ages are counted in, or None when `surveyed_on` is unusable."""
     if "surveyed_on" not in doc or not _string(doc, "surveyed_on", "surveyed_on", problems, max_len=10):
         return None
@@ -261,6 +263,8 @@ def _survey_year(doc: dict, today: date, problems: list[Problem]) -> int | None:
     if surveyed_on is None:
         problems.append(Problem("surveyed_on", "bad_date"))
         return None
+    if today is None:
+        return surveyed_on.year
     latest = date.fromordinal(today.toordinal() + 1)
     if surveyed_on > latest:
         problems.append(Problem("surveyed_on", "future_date", {"latest": latest.isoformat()}))

@@ -20,21 +20,18 @@ from typing import Any
 from sqlite_utils import Database
 
 from ntm_field.domain.codes import Check
-from ntm_field.domain.indicators import tally_household
-from ntm_field.domain.outbox import (
-    ChangeResult,
-    ChangeState,
-    OutboxChange,
-    RejectedChange,
-    ResultStatus,
-)
+from ntm_field.domain.device import Enrolment
+from ntm_field.domain.outbox import ChangeResult, ChangeState, OutboxChange, RejectedChange
 from ntm_field.domain.records import Household
 from ntm_field.domain.text import fold
 from ntm_field.domain.units import Level, Unit, parse_units_csv
-from ntm_field.domain.validation import ValidationError, validate_document
+from ntm_field.domain.validation import Problem, ValidationError, validate_document
+from ntm_field.store import sync_state
 from ntm_field.store.checkpoint import Checkpointer
 from ntm_field.store.integrity import ensure_intact
 from ntm_field.store.migrations import MIGRATIONS
+from ntm_field.store.rows import write_household
+from ntm_field.store.sync_state import EnrolmentError  # noqa: F401  (part of the store's surface)
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
@@ -175,85 +172,97 @@ class LocalStore:
         return count
 
     def _write(self, db: Database, household: Household) -> SavedHousehold:
+        self._check_scope(db, household)
         now = self._clock().isoformat()
-        document = household.to_document()
-        known = db.execute("SELECT rev FROM households WHERE id = ?", [household.id]).fetchone()
-        base_rev = known[0] if known else None
-        row = _household_row(household, document, base_rev, now)
-        # Plain SQL on the hot path: sqlite-utils' upsert/insert introspect the schema on every call.
-        db.execute(UPSERT_HOUSEHOLD, row)
-        db.execute("DELETE FROM members WHERE household_id = ?", [household.id])
-        db.conn.executemany(
-            INSERT_MEMBER,
-            [_member_row(household.id, position, m.to_document()) for position, m in enumerate(household.members)],
-        )
-        # A new edit replaces the fix the server asked for: the old rejection is settled.
-        db.execute(
-            "UPDATE outbox SET state = ? WHERE household_id = ? AND state = ?",
-            [ChangeState.SUPERSEDED, household.id, ChangeState.REJECTED],
+        known = db.execute("SELECT rev, base_document FROM households WHERE id = ?", [household.id]).fetchone()
+        rev, base_document = known if known else (None, None)
+        document = write_household(
+            db, household, rev=rev, base_document=base_document, sync_state=ChangeState.PENDING, now=now
         )
         change_id = self._new_id()
-        db.execute(
-            "INSERT INTO outbox (change_id, household_id, base_rev, deleted, document, created_at, state) "
-            "VALUES (?, ?, ?, 0, ?, ?, ?)",
-            [change_id, household.id, base_rev, row["document"], now, ChangeState.PENDING],
-        )
+        base_rev = sync_state.queue_edit(db, household.id, document, change_id=change_id, now=now)
         return SavedHousehold(household=household, change_id=change_id, base_rev=base_rev)
+
+    @staticmethod
+    def _check_scope(db: Database, household: Household) -> None:
+        """An enrolled device records households of the hamlets it holds only."""
+        if sync_state.get_meta(db, sync_state.ENROLMENT) is None:
+            return
+        known = db.execute(
+            "SELECT 1 FROM units WHERE code = ? AND level = ?", [household.hamlet_code, str(Level.HAMLET)]
+        ).fetchone()
+        if known is None:
+            raise ValidationError([Problem("hamlet_code", "out_of_scope")])
 
     def record_results(self, results: Iterable[ChangeResult]) -> None:
         """Record the server's answers for pushed changes, all in one transaction."""
-        now = self._clock().isoformat()
         with self._transaction() as db:
-            for result in results:
-                row = db.execute(
-                    "SELECT household_id FROM outbox WHERE change_id = ? AND state = ?",
-                    [result.change_id, ChangeState.PENDING],
-                ).fetchone()
-                if row is None:
-                    continue  # already settled (a retried reply): recording it again changes nothing
-                household_id = row[0]
-                if result.status.stored:
-                    db.execute(
-                        "UPDATE outbox SET state = ?, result_status = ?, rev = ?, settled_at = ? WHERE change_id = ?",
-                        [ChangeState.SYNCED, result.status, result.rev, now, result.change_id],
-                    )
-                    db.execute(
-                        "UPDATE households SET rev = max(coalesce(rev, 0), ?) WHERE id = ?",
-                        [result.rev, household_id],
-                    )
-                else:
-                    db.execute(
-                        """UPDATE outbox SET state = ?, result_status = ?, error_code = ?, error_field = ?,
-                           error_message = ?, settled_at = ? WHERE change_id = ?""",
-                        [
-                            ChangeState.REJECTED,
-                            ResultStatus.REJECTED,
-                            result.error_code or "invalid",
-                            result.error_field,
-                            result.error_message or "",
-                            now,
-                            result.change_id,
-                        ],
-                    )
-                _refresh_sync_state(db, household_id)
+            sync_state.record_results(db, results, now=self._clock().isoformat())
+
+    # ----- sync -------------------------------------------------------------------------
+
+    def enrolment(self) -> Enrolment | None:
+        """The device's enrolment (server, token, role, scope), or None before enrolling."""
+        with self._connect() as db:
+            return sync_state.enrolment(db)
+
+    def enrol(self, granted: Enrolment, units: Iterable[Unit]) -> None:
+        """Store an enrolment and the units of its scope, in one transaction.
+
+        Raises EnrolmentError (nothing changed) when another server's or scope's
+        households hold unsynced edits.
+        """
+        with self._transaction() as db:
+            sync_state.enrol(db, granted)
+            db.execute("DELETE FROM units")
+            db["units"].insert_all((_unit_row(u) for u in units), pk="code", replace=True)
+
+    def check_enrol(self, server: str) -> None:
+        """Raise EnrolmentError if enrolling with `server` would lose unsynced edits of another server."""
+        with self._connect() as db:
+            sync_state.check_enrol(db, server)
+
+    def replace_units(self, units: Iterable[Unit]) -> None:
+        """Replace the units the device holds (its scope's, as the server names them)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM units")
+            db["units"].insert_all((_unit_row(u) for u in units), pk="code", replace=True)
+
+    def wipe(self) -> None:
+        """Erase every household, change, unit and setting (the device was revoked)."""
+        with self._transaction() as db:
+            sync_state.wipe(db)
+
+    def cursor(self) -> str | None:
+        """Where the next pull starts (None: from the beginning)."""
+        with self._connect() as db:
+            return sync_state.get_meta(db, sync_state.CURSOR)
+
+    def outgoing(self, limit: int) -> list[OutboxChange]:
+        """Up to `limit` changes ready to push, oldest first, each with the base it goes on."""
+        with self._connect() as db:
+            return sync_state.outgoing(db, limit)
+
+    def mark_sent(self, changes: Iterable[OutboxChange]) -> None:
+        """Record, before sending, that these changes leave with exactly this body."""
+        with self._transaction() as db:
+            sync_state.mark_sent(db, changes, now=self._clock().isoformat())
+
+    def apply_pulled(self, changes: Iterable[dict[str, Any]], cursor: str) -> int:
+        """Apply a pulled page and store its cursor in one transaction; returns revisions newly applied."""
+        with self._transaction() as db:
+            return sync_state.apply_pulled(db, changes, cursor=cursor, now=self._clock().isoformat())
+
+    def pending_count(self) -> int:
+        """Edits not yet acknowledged by the server."""
+        with self._connect() as db:
+            return db.execute("SELECT count(*) FROM outbox WHERE state = ?", [ChangeState.PENDING]).fetchone()[0]
 
     def load_units(self, csv_text: str) -> list[Unit]:
         """Load a units CSV (all rows or none) against the units already held."""
         with self._transaction() as db:
             units = parse_units_csv(csv_text, known=_units(db))
-            db["units"].upsert_all(
-                (
-                    {
-                        "code": u.code,
-                        "name": u.name,
-                        "level": str(u.level),
-                        "parent_code": u.parent_code,
-                        "expected_households": u.expected_households,
-                    }
-                    for u in units
-                ),
-                pk="code",
-            )
+            db["units"].upsert_all((_unit_row(u) for u in units), pk="code")
         return units
 
     # ----- reads --------------------------------------------------------------------
@@ -354,82 +363,6 @@ SUMMARY_COLUMNS = ", ".join(
 )  # fmt: skip
 
 
-HOUSEHOLD_COLUMNS = (
-    "id", "hamlet_code", "house_no", "head_name", "visit_status", "surveyed_on", "follow_up_due",
-    "label_code", "document", "rev", "sync_state", "updated_at", "saved_at", "search_text",
-    "members_count", *(f"{c.value}_{part}" for c in Check for part in ("covered", "eligible")),
-    "fully_covered",
-)  # fmt: skip
-UPSERT_HOUSEHOLD = (
-    f"INSERT INTO households ({', '.join(HOUSEHOLD_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in HOUSEHOLD_COLUMNS)}) "
-    f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in HOUSEHOLD_COLUMNS[1:])}"
-)
-MEMBER_COLUMNS = (
-    "household_id", "member_id", "position", "full_name", "birth_year", "presence",
-    "cccd", "vneid", "smartphone", "sim", "reasons", "assisted", "note",
-)  # fmt: skip
-INSERT_MEMBER = f"INSERT INTO members ({', '.join(MEMBER_COLUMNS)}) VALUES ({', '.join(':' + c for c in MEMBER_COLUMNS)})"
-
-
-def _household_row(household: Household, document: dict, rev: int | None, now: str) -> dict[str, Any]:
-    tally = tally_household(household)
-    searchable = [household.head_name, *(m.full_name for m in household.members), household.house_no, household.label_code]
-    row = {
-        "id": household.id,
-        "hamlet_code": household.hamlet_code,
-        "house_no": household.house_no,
-        "head_name": household.head_name,
-        "visit_status": str(household.visit_status),
-        "surveyed_on": household.surveyed_on.isoformat(),
-        "follow_up_due": household.follow_up.due.isoformat() if household.follow_up else None,
-        "label_code": household.label_code,
-        "document": json.dumps(document, ensure_ascii=False, separators=(",", ":")),
-        "rev": rev,
-        "sync_state": ChangeState.PENDING,
-        "updated_at": household.updated_at.isoformat() if household.updated_at else None,
-        "saved_at": now,
-        "search_text": fold(" | ".join(s for s in searchable if s)),
-        "members_count": len(household.members),
-        "fully_covered": int(tally.fully_covered > 0),
-    }
-    for check in Check:
-        figure = tally.figure(check)
-        row[f"{check.value}_covered"] = figure.covered
-        row[f"{check.value}_eligible"] = figure.eligible
-    return row
-
-
-def _member_row(household_id: str, position: int, member: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "household_id": household_id,
-        "position": position,
-        **{k: v for k, v in member.items() if k not in ("id", "reasons", "assisted")},
-        "member_id": member["id"],
-        "reasons": json.dumps(member["reasons"], ensure_ascii=False),
-        "assisted": json.dumps(member["assisted"], ensure_ascii=False),
-    }
-
-
-def _refresh_sync_state(db: Database, household_id: str) -> None:
-    """A household is pending while any change of it is; else rejected or synced by its latest change."""
-    states = {
-        row[0]
-        for row in db.execute(
-            "SELECT state FROM outbox WHERE household_id = ? AND state IN (?, ?)",
-            [household_id, ChangeState.PENDING, ChangeState.REJECTED],
-        )
-    }
-    state = (
-        ChangeState.PENDING
-        if ChangeState.PENDING in states
-        else ChangeState.REJECTED
-        if ChangeState.REJECTED in states
-        else ChangeState.SYNCED
-    )
-    db.execute("UPDATE households SET sync_state = ? WHERE id = ?", [state, household_id])
-
-
 def _matching_rowids(
     db: Database, terms: list[str], hamlet_codes: list[str] | None, limit: int, *, exclude: list[int] | tuple
 ) -> list[int]:
@@ -486,6 +419,16 @@ def _summary(row: dict[str, Any]) -> HouseholdSummary:
         sync_state=row["sync_state"],
         follow_up_due=row["follow_up_due"],
     )
+
+
+def _unit_row(unit: Unit) -> dict[str, Any]:
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "level": str(unit.level),
+        "parent_code": unit.parent_code,
+        "expected_households": unit.expected_households,
+    }
 
 
 def _units(db: Database) -> dict[str, Unit]:

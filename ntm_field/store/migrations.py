@@ -93,3 +93,16 @@ def m0001_households_members_outbox(db: Database) -> None:
         pk="code",
         not_null={"name", "level"},
     )
+
+
+@MIGRATIONS()
+def m0002_sync_state(db: Database) -> None:
+    """What syncing needs: the device's settings (enrolment, cursor), the server's copy of each
+    household (the base local edits are rebased on), and which changes are on their way."""
+    db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db["households"].add_column("base_document", str)
+    # sent_at: the change left the device at least once (its reply may have been lost);
+    # after_change: an edit made while an earlier change of the household was on its way
+    # waits for that change's answer, then is based on the revision it produced.
+    db["outbox"].add_column("sent_at", str)
+    db["outbox"].add_column("after_change", str)

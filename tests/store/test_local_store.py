@@ -56,12 +56,15 @@ def test_a_save_writes_household_members_and_one_outbox_entry(store):
     }  # fmt: skip
 
 
-def test_editing_replaces_members_and_queues_a_second_change(store):
+def test_editing_before_sending_replaces_the_unsent_change(store):
     first = store.save(household())
     fewer = replace(first.household, members=first.household.members[:1])
-    store.save(fewer)
+    second = store.save(fewer)
     assert store.counts()["members"] == 1
-    assert [c.change_id for c in store.pending_changes()] == [first.change_id, store.pending_changes()[1].change_id]
+    # one change goes out, carrying both edits; the first is kept as superseded
+    assert [c.change_id for c in store.pending_changes()] == [second.change_id]
+    assert store.counts()["outbox_superseded"] == 1
+    assert store.outgoing(10)[0].document["members"] == [m.to_document() for m in fewer.members]
 
 
 def test_pending_changes_come_oldest_first(store):
