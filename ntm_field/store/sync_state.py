@@ -244,9 +244,8 @@ def apply_pulled(db: Database, changes: Iterable[dict[str, Any]], *, cursor: str
             else:
                 delete_household(db, household_id)
         elif local_edits and row is not None:
-            local = json.loads(row[1])
-            base = json.loads(row[2]) if row[2] else pulled
-            rebased = _rebase_documents(base, pulled, local)
+            rebased = _rebase_local(db, household_id, rev, pulled, known_rev=row[0], local=json.loads(row[1]),
+                                    base=json.loads(row[2]) if row[2] else pulled)  # fmt: skip
             write_household(db, Household.from_document(rebased), rev=rev, base_document=to_json(pulled),
                             sync_state=ChangeState.PENDING, now=now)  # fmt: skip
             refresh_sync_state(db, household_id)
@@ -256,6 +255,29 @@ def apply_pulled(db: Database, changes: Iterable[dict[str, Any]], *, cursor: str
         applied += 1
     set_meta(db, CURSOR, cursor)
     return applied
+
+
+def _rebase_local(
+    db: Database, household_id: str, rev: int, pulled: dict, *, known_rev: int | None, local: dict, base: dict
+) -> dict:
+    """The local document moved onto the pulled revision, keeping what the server has not seen yet.
+
+    The local edits are counted from the last change that left the device when the
+    device does not hold that change's revision yet (in flight, or answered but not
+    pulled): that change's own edits reach the server by themselves, and an edit made
+    after it (even one undoing it) is measured against it.
+    """
+    sent = db.execute(
+        "SELECT state, rev, document FROM outbox WHERE household_id = ? AND sent_at IS NOT NULL "
+        "AND state IN (?, ?) ORDER BY seq DESC LIMIT 1",
+        [household_id, ChangeState.PENDING, ChangeState.SYNCED],
+    ).fetchone()
+    if sent is None or sent[2] is None or (sent[0] == ChangeState.SYNCED and known_rev is not None and sent[1] <= known_rev):
+        return _rebase_documents(base, pulled, local)
+    sent_document = json.loads(sent[2])
+    # The pulled revision holds the sent change already, or will get it on top when it arrives.
+    server = pulled if sent[0] == ChangeState.SYNCED and rev >= sent[1] else _rebase_documents(base, pulled, sent_document)
+    return _rebase_documents(sent_document, server, local)
 
 
 def _rebase(base: str | None, server: str, local: str | None) -> str | None:
