@@ -45,8 +45,20 @@ def open_store(url: str | None) -> ServerStore:
 def serve(*, db: str | None, host: str, port: int) -> None:
     url = database_url(db)
     public = os.environ.get("NTM_PUBLIC_URL", f"http://{host}:{port}")
-    app = create_app(Settings(database_url=url, public_url=public), store=open_store(url))
+    limits = {
+        name: _positive_int(f"NTM_{name.upper()}")
+        for name in ("requests_per_minute", "enrolments_per_minute")
+        if os.environ.get(f"NTM_{name.upper()}")
+    }
+    app = create_app(Settings(database_url=url, public_url=public, **limits), store=open_store(url))
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _positive_int(variable: str) -> int:
+    value = os.environ[variable].strip()
+    if not value.isdigit() or int(value) == 0:
+        raise AdminError(f"{variable} must be a positive whole number")
+    return int(value)
 
 
 def load_units(path: Path, *, db: str | None, structure: str | None) -> dict[str, int]:

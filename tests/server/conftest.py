@@ -175,10 +175,9 @@ def stop_server(process: subprocess.Popen) -> None:
             process.wait()
 
 
-@pytest.fixture
-def server(database_url):
-    """A real `ntm-field server` process on a free port of 127.0.0.1, with units loaded
-    (in process, through the same store calls as `ntm-field admin units load/map`)."""
+def prepare_database(database_url: str) -> str:
+    """Migrate the database and load the units (in process, through the same store calls as
+    `ntm-field admin units load/map`); returns the URL."""
     store = ServerStore(open_backend(database_url), clock=lambda: datetime.now(timezone.utc), new_id=lambda: str(uuid.uuid4()))
     try:
         store.migrate()
@@ -188,6 +187,12 @@ def server(database_url):
         store.load_units(HAMLETS_CSV)
     finally:
         store.close()
-    running = start_server(database_url)
+    return database_url
+
+
+@pytest.fixture
+def server(database_url):
+    """A real `ntm-field server` process on a free port of 127.0.0.1, with units loaded."""
+    running = start_server(prepare_database(database_url))
     yield running
     stop_server(running.process)
