@@ -27,6 +27,7 @@ class SyncStatus(StrEnum):
     AUTH_FAILED = "auth_failed"  # the token no longer works: enrol again
     REVOKED = "revoked"  # the device was revoked and its data wiped
     NOT_ENROLLED = "not_enrolled"
+    CANCELLED = "cancelled"  # the user stopped the last cycle
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,9 @@ def status_of(report: SyncReport) -> SyncStatus:
         if problem.error_code == "not_enrolled":
             return SyncStatus.NOT_ENROLLED
         return SyncStatus.REVOKED if problem.revoked else SyncStatus.AUTH_FAILED
-    if isinstance(problem, (Transient, Cancelled)):
+    if isinstance(problem, Cancelled):
+        return SyncStatus.CANCELLED
+    if isinstance(problem, Transient):
         return SyncStatus.OFFLINE
     return SyncStatus.ERROR
 
