@@ -33,12 +33,16 @@ class Measure:
 
 def run(*, quick: bool, json_path: Path | None) -> int:
     """Run every benchmark, print the table, write JSON when asked."""
-    from ntm_field.bench import server, store
+    from ntm_field.bench import server, store, sync
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    measures = store.run(quick=quick, progress=progress) + server.run(quick=quick, progress=progress)
+    measures = [
+        *store.run(quick=quick, progress=progress),
+        *sync.run(quick=quick, progress=progress),
+        *server.run(quick=quick, progress=progress),
+    ]
     print(format_table(measures))
     if json_path is not None:
         payload = {
