@@ -223,7 +223,7 @@ def _device_store(data: Path):
 def _enrol(args: argparse.Namespace) -> int:
     from ntm_field.device import device_clock
     from ntm_field.domain.device import EnrolLinkError
-    from ntm_field.store.sync_state import EnrolmentError
+    from ntm_field.store import EnrolmentError
     from ntm_field.sync.enrol import enrol_device
     from ntm_field.sync.errors import SyncError
 

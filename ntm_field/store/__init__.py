@@ -2,5 +2,6 @@
 
 from ntm_field.store.integrity import StoreCorruptError
 from ntm_field.store.local import HouseholdSummary, LocalStore, SavedHousehold
+from ntm_field.store.sync_state import EnrolmentError
 
-__all__ = ["HouseholdSummary", "LocalStore", "SavedHousehold", "StoreCorruptError"]
+__all__ = ["EnrolmentError", "HouseholdSummary", "LocalStore", "SavedHousehold", "StoreCorruptError"]

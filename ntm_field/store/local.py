@@ -31,7 +31,6 @@ from ntm_field.store.checkpoint import Checkpointer
 from ntm_field.store.integrity import ensure_intact
 from ntm_field.store.migrations import MIGRATIONS
 from ntm_field.store.rows import write_household
-from ntm_field.store.sync_state import EnrolmentError  # noqa: F401  (part of the store's surface)
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
