@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(recompute)
     recompute.set_defaults(handler=_admin_recompute)
 
+    app = commands.add_parser("app", help="the field app (desktop window, or a web server with --web)")
+    app.add_argument("--web", action="store_true", help="serve the app to a browser instead of opening a window")
+    app.add_argument("--port", type=int, default=8550, help="port of the web server (default 8550)")
+    app.add_argument("--data", type=Path, metavar="DIR", help="where the device's store lives (default: the app data directory)")
+    app.set_defaults(handler=_app)
+
     enrol = commands.add_parser("enrol", help="enrol a device store with a code (or an enrolment link)")
     _data_option(enrol)
     enrol.add_argument("--server", help="the server's address, e.g. https://ntm.example.vn (not needed with a link)")
@@ -218,6 +224,13 @@ def _device_store(data: Path):
         raise CommandError(error.message("en")) from None
     except OSError as error:
         raise CommandError(f"{data}: {error.strerror}") from None
+
+
+def _app(args: argparse.Namespace) -> int:
+    from ntm_field.ui.app import run
+
+    run(data_dir=args.data, web=args.web, port=args.port)
+    return 0
 
 
 def _enrol(args: argparse.Namespace) -> int:

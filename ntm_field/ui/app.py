@@ -1,0 +1,148 @@
+"""The field app's composition root and router: builds the store, the sync service, the view-models,
+and maps each route to a screen. Routes (deep-linkable): /enrol, / (home), /households,
+/households/new?hamlet=CODE, /household/ID (what a household's QR label opens), /sync, /settings."""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import flet as ft
+
+from ntm_field.device import device_clock, new_id, open_device_store
+from ntm_field.store import LocalStore
+from ntm_field.sync.engine import SyncEngine
+from ntm_field.sync.enrol import enrol_device
+from ntm_field.sync.service import SyncService
+from ntm_field.ui.context import AppContext
+from ntm_field.ui.i18n import I18n
+from ntm_field.ui.models.enrol import EnrolModel
+from ntm_field.ui.models.form import FormModel
+from ntm_field.ui.models.home import HomeModel
+from ntm_field.ui.models.households import HouseholdListModel
+from ntm_field.ui.models.settings import SettingsModel
+from ntm_field.ui.models.sync import SyncModel
+from ntm_field.ui.views import enrol, form, home, households, settings, sync
+
+
+def default_data_dir() -> Path:
+    """Where the store lives: Flet's app storage on a phone, else the user's data directory."""
+    storage = os.environ.get("FLET_APP_STORAGE_DATA")
+    if storage:
+        return Path(storage)
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "ntm-field"
+
+
+def build_context(store: LocalStore, service: SyncService) -> AppContext:
+    """Every view-model, sharing one store, one sync service and one language."""
+    i18n = I18n("vi")
+    enrolment = store.enrolment()
+    return AppContext(
+        store=store,
+        service=service,
+        i18n=i18n,
+        clock=device_clock,
+        enrol=EnrolModel(partial(enrol_device, store, clock=device_clock), i18n,
+                         server=enrolment.server if enrolment else ""),  # fmt: skip
+        home=HomeModel(store),
+        households=HouseholdListModel(store),
+        form=FormModel(store, i18n, clock=device_clock, new_id=new_id, on_saved=service.saved),
+        sync=SyncModel(store, service, i18n),
+        settings=SettingsModel(store, i18n),
+    )
+
+
+def make_main(data_dir: Path):
+    """The Flet entry point for a device store in `data_dir` (one store and service per process)."""
+    store = open_device_store(data_dir)
+    service = SyncService(SyncEngine(store), clock=device_clock)
+    service.start()
+
+    def main(page: ft.Page) -> None:
+        ctx = build_context(store, service)
+        page.title = ctx.i18n.t("app.title")
+        page.theme_mode = ft.ThemeMode.LIGHT
+        page.locale_configuration = ft.LocaleConfiguration(
+            supported_locales=[ft.Locale("vi", "VN"), ft.Locale("en", "US")], current_locale=ft.Locale("vi", "VN")
+        )
+        Router(page, ctx).start()
+
+    return main
+
+
+class Router:
+    """One screen at a time, rebuilt from its view-model on each visit."""
+
+    def __init__(self, page: ft.Page, ctx: AppContext):
+        self.page, self.ctx = page, ctx
+        ctx.go = self.go
+        ctx.refresh = self.show
+        ctx.sync.subscribe(self._sync_changed)
+
+    def start(self) -> None:
+        self.page.on_route_change = lambda _: self.show()
+        self.show()
+
+    def go(self, route: str) -> None:
+        if route == self.page.route:
+            self.show()
+        else:
+            self.page.navigate(route)
+
+    def show(self) -> None:
+        for old in self.page.views:
+            if callable(old.data):
+                self.ctx.form.unsubscribe(old.data)
+        self.page.views.clear()
+        self.page.views.append(self._screen(self.page.route or "/"))
+        self.page.update()
+
+    def _screen(self, route: str) -> ft.View:
+        ctx = self.ctx
+        path = urlsplit(route).path
+        if ctx.store.enrolment() is None and path != "/enrol":
+            return enrol.build(ctx)
+        if path == "/enrol":
+            return enrol.build(ctx)
+        if path == "/households":
+            return households.build(ctx)
+        if path == "/households/new":
+            hamlet = parse_qs(urlsplit(route).query).get("hamlet", [""])[0]
+            ctx.form.new_household(hamlet or _first_hamlet(ctx))
+            return form.build(ctx, route)
+        if path.startswith("/household/"):
+            ctx.form.load(path.removeprefix("/household/"))
+            return form.build(ctx, route)
+        if path == "/sync":
+            return sync.build(ctx)
+        if path == "/settings":
+            return settings.build(ctx)
+        return home.build(ctx)
+
+    def _sync_changed(self) -> None:
+        # Called on the sync worker thread: redraw on the page's own loop, and only screens that show it.
+        path = urlsplit(self.page.route or "/").path
+        if path in ("/", "/sync"):
+            self.page.run_task(self._redraw)
+
+    async def _redraw(self) -> None:
+        self.show()
+
+
+def _first_hamlet(ctx: AppContext) -> str:
+    hamlets = ctx.home.hamlets()
+    return hamlets[0][0] if hamlets else ""
+
+
+def run(*, data_dir: Path | None = None, web: bool = False, port: int = 0, host: str = "127.0.0.1") -> None:
+    """Start the app: a desktop window where Flet's client is available, or a web server with --web."""
+    main = make_main(data_dir or default_data_dir())
+    view = ft.AppView.WEB_BROWSER if web else ft.AppView.FLET_APP
+    ft.run(main, view=view, host=host if web else None, port=port, no_cdn=True, assets_dir=str(_assets()))
+
+
+def _assets() -> Path:
+    return Path(__file__).resolve().parents[2] / "assets"

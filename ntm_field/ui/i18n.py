@@ -1,0 +1,218 @@
+"""Every string the field app shows, in Vietnamese (first) and English.
+
+Views never hold text: they ask `I18n.t(key, **params)`. Labels of the domain's
+codes (checks, values, reasons, help given) come from `domain.codes`, through
+`I18n.code(...)`, so the app and reports say the same thing.
+"""
+
+from __future__ import annotations
+
+from ntm_field.domain import codes
+
+LANGUAGES = ("vi", "en")
+
+CATALOG: dict[str, dict[str, str]] = {
+    "app.title": {"vi": "4 phủ — Tổ công nghệ số", "en": "4 coverages — digital tech team"},
+    "nav.home": {"vi": "Trang chủ", "en": "Home"},
+    "nav.households": {"vi": "Hộ gia đình", "en": "Households"},
+    "nav.sync": {"vi": "Đồng bộ", "en": "Sync"},
+    "nav.settings": {"vi": "Cài đặt", "en": "Settings"},
+    "nav.back": {"vi": "Quay lại", "en": "Back"},
+    # enrol
+    "enrol.title": {"vi": "Đăng ký thiết bị", "en": "Enrol this device"},
+    "enrol.intro": {
+        "vi": "Nhập địa chỉ máy chủ và mã đăng ký do tổ trưởng cấp, hoặc dán liên kết đăng ký.",
+        "en": "Enter the server address and the enrolment code from your team leader, or paste the enrolment link.",
+    },
+    "enrol.server": {"vi": "Địa chỉ máy chủ", "en": "Server address"},
+    "enrol.code": {"vi": "Mã đăng ký hoặc liên kết", "en": "Enrolment code or link"},
+    "enrol.name": {"vi": "Tên thiết bị (không bắt buộc)", "en": "Device name (optional)"},
+    "enrol.submit": {"vi": "Đăng ký", "en": "Enrol"},
+    "enrol.working": {"vi": "Đang đăng ký…", "en": "Enrolling…"},
+    "enrol.error.invalid_code": {
+        "vi": "Mã đăng ký không đúng, đã dùng hết hoặc đã hết hạn.",
+        "en": "The enrolment code is wrong, used up or expired.",
+    },
+    "enrol.error.offline": {
+        "vi": "Không kết nối được máy chủ. Kiểm tra mạng và địa chỉ máy chủ rồi thử lại.",
+        "en": "The server cannot be reached. Check the network and the server address, then try again.",
+    },
+    "enrol.error.server": {"vi": "Máy chủ đang bận hoặc gặp lỗi. Thử lại sau.", "en": "The server is busy or failing. Try again later."},
+    "enrol.error.link": {
+        "vi": "Cần địa chỉ máy chủ và mã đăng ký (hoặc một liên kết đăng ký đầy đủ).",
+        "en": "A server address and a code are needed (or a whole enrolment link).",
+    },
+    "enrol.error.unsynced": {
+        "vi": "Thiết bị còn {count} thay đổi chưa đồng bộ của máy chủ khác.",
+        "en": "This device holds {count} unsynced changes of another server.",
+    },
+    "enrol.error.other": {"vi": "Không đăng ký được: {detail}", "en": "Enrolment failed: {detail}"},
+    # home
+    "home.title": {"vi": "Thôn/ấp của tôi", "en": "My hamlets"},
+    "home.surveyed": {"vi": "Đã khảo sát {surveyed}/{expected} hộ", "en": "Surveyed {surveyed}/{expected} households"},
+    "home.surveyed_unknown": {"vi": "Đã khảo sát {surveyed} hộ (chưa có chỉ tiêu)", "en": "Surveyed {surveyed} households (no target)"},
+    "home.rate": {"vi": "{label}: {covered}/{eligible} ({rate})", "en": "{label}: {covered}/{eligible} ({rate})"},
+    "home.rate_none": {"vi": "{label}: chưa có người trong diện", "en": "{label}: nobody eligible yet"},
+    "home.followups": {"vi": "Hẹn quay lại", "en": "Follow-ups due"},
+    "home.followups_none": {"vi": "Không có hộ cần quay lại.", "en": "No follow-ups due."},
+    "home.followup_row": {"vi": "{due} — {name} ({code})", "en": "{due} — {name} ({code})"},
+    "home.add": {"vi": "Thêm hộ", "en": "Add household"},
+    "home.no_hamlets": {"vi": "Chưa có thôn/ấp. Hãy đồng bộ khi có mạng.", "en": "No hamlets yet. Sync when online."},
+    # sync chip and screen
+    "sync.chip.idle": {"vi": "Đã đồng bộ · chờ gửi {pending}", "en": "Synced · {pending} waiting"},
+    "sync.chip.syncing": {"vi": "Đang đồng bộ…", "en": "Syncing…"},
+    "sync.chip.offline": {"vi": "Ngoại tuyến · chờ gửi {pending}", "en": "Offline · {pending} waiting"},
+    "sync.chip.error": {"vi": "Lỗi đồng bộ · chờ gửi {pending}", "en": "Sync error · {pending} waiting"},
+    "sync.chip.auth_failed": {"vi": "Cần đăng ký lại", "en": "Enrol again"},
+    "sync.chip.revoked": {"vi": "Thiết bị đã bị thu hồi", "en": "Device revoked"},
+    "sync.chip.not_enrolled": {"vi": "Chưa đăng ký", "en": "Not enrolled"},
+    "sync.chip.cancelled": {"vi": "Đã dừng · chờ gửi {pending}", "en": "Stopped · {pending} waiting"},
+    "sync.last_success": {"vi": "Lần đồng bộ thành công gần nhất: {when}", "en": "Last successful sync: {when}"},
+    "sync.never": {"vi": "Chưa đồng bộ lần nào", "en": "Never synced"},
+    "sync.title": {"vi": "Đồng bộ dữ liệu", "en": "Sync"},
+    "sync.now": {"vi": "Đồng bộ ngay", "en": "Sync now"},
+    "sync.cancel": {"vi": "Dừng", "en": "Stop"},
+    "sync.progress.push": {"vi": "Đang gửi {sent}/{total} thay đổi", "en": "Sending {sent}/{total} changes"},
+    "sync.progress.pull": {"vi": "Đang nhận dữ liệu (trang {pages})", "en": "Receiving (page {pages})"},
+    "sync.result": {
+        "vi": "Đã gửi {pushed}, đã nhận {pulled}, bị từ chối {rejected}, xung đột {conflicts}, còn chờ {pending}",
+        "en": "Sent {pushed}, received {pulled}, refused {rejected}, conflicts {conflicts}, waiting {pending}",
+    },
+    "sync.problem.offline": {"vi": "Không kết nối được máy chủ; sẽ thử lại.", "en": "The server cannot be reached; will retry."},
+    "sync.problem.error": {"vi": "Máy chủ từ chối yêu cầu: {detail}", "en": "The server refused the request: {detail}"},
+    "sync.problem.auth_failed": {"vi": "Mã truy cập không còn hiệu lực. Hãy đăng ký lại.", "en": "The access token no longer works. Enrol again."},
+    "sync.problem.revoked": {"vi": "Thiết bị đã bị thu hồi; dữ liệu trên máy đã được xoá.", "en": "This device was revoked; its data was wiped."},
+    "sync.problem.cancelled": {"vi": "Đã dừng đồng bộ.", "en": "Sync stopped."},
+    "sync.needs_fix": {"vi": "Cần sửa", "en": "Needs fix"},
+    "sync.needs_fix_none": {"vi": "Không có hộ nào cần sửa.", "en": "Nothing needs fixing."},
+    "sync.needs_fix_row": {"vi": "{name} — {field}: {message}", "en": "{name} — {field}: {message}"},
+    "sync.open": {"vi": "Mở để sửa", "en": "Open to fix"},
+    # household list
+    "list.title": {"vi": "Hộ gia đình", "en": "Households"},
+    "list.search": {"vi": "Tìm theo tên, số nhà, mã hộ", "en": "Search name, house number, code"},
+    "list.filter.all": {"vi": "Tất cả", "en": "All"},
+    "list.filter.not_visited": {"vi": "Chưa đến", "en": "Not visited"},
+    "list.filter.follow_up": {"vi": "Cần quay lại", "en": "Follow-up"},
+    "list.filter.not_covered": {"vi": "Chưa đủ 4", "en": "Not fully covered"},
+    "list.filter.needs_fix": {"vi": "Cần sửa", "en": "Needs fix"},
+    "list.empty": {"vi": "Không có hộ nào.", "en": "No households."},
+    "list.row": {"vi": "Số {house_no} · {members} người · {code}", "en": "No. {house_no} · {members} people · {code}"},
+    "list.check": {"vi": "{short} {covered}/{eligible}", "en": "{short} {covered}/{eligible}"},
+    "list.full": {"vi": "Đủ 4", "en": "All 4"},
+    "list.pending": {"vi": "Chờ gửi", "en": "Waiting"},
+    "list.rejected": {"vi": "Cần sửa", "en": "Needs fix"},
+    # form
+    "form.new": {"vi": "Hộ mới", "en": "New household"},
+    "form.edit": {"vi": "Sửa hộ", "en": "Edit household"},
+    "form.hamlet": {"vi": "Thôn/ấp", "en": "Hamlet"},
+    "form.head_name": {"vi": "Họ tên chủ hộ", "en": "Head of household"},
+    "form.house_no": {"vi": "Số nhà", "en": "House number"},
+    "form.address": {"vi": "Địa chỉ (tổ, đường)", "en": "Address (group, street)"},
+    "form.visit_status": {"vi": "Kết quả đến hộ", "en": "Visit result"},
+    "form.consent": {"vi": "Hộ đồng ý cung cấp thông tin", "en": "The household consents"},
+    "form.consent_notice": {
+        "vi": "Đã đọc thông báo về dữ liệu cá nhân (phiên bản {version}).",
+        "en": "The personal-data notice was read (version {version}).",
+    },
+    "form.follow_up": {"vi": "Hẹn quay lại (ngày, YYYY-MM-DD)", "en": "Follow-up date (YYYY-MM-DD)"},
+    "form.follow_up_note": {"vi": "Ghi chú hẹn", "en": "Follow-up note"},
+    "form.note": {"vi": "Ghi chú", "en": "Note"},
+    "form.members": {"vi": "Thành viên", "en": "Members"},
+    "form.add_member": {"vi": "Thêm thành viên", "en": "Add member"},
+    "form.remove_member": {"vi": "Xoá thành viên {n}", "en": "Remove member {n}"},
+    "form.member": {"vi": "Thành viên {n}", "en": "Member {n}"},
+    "form.member_head": {"vi": "Thành viên 1 (chủ hộ)", "en": "Member 1 (head)"},
+    "form.full_name": {"vi": "Họ tên thành viên {n}", "en": "Name of member {n}"},
+    "form.birth_year": {"vi": "Năm sinh thành viên {n}", "en": "Birth year of member {n}"},
+    "form.presence": {"vi": "Cư trú", "en": "Presence"},
+    "form.all_covered": {"vi": "Đủ 4 — thành viên {n}", "en": "All 4 — member {n}"},
+    "form.not_applicable": {"vi": "{label}: không áp dụng theo tuổi", "en": "{label}: not applicable at this age"},
+    "form.reason": {"vi": "Lý do chưa đạt: {label}", "en": "Reason not met: {label}"},
+    "form.assisted": {"vi": "Đã hỗ trợ tại chỗ", "en": "Help given on the spot"},
+    "form.save": {"vi": "Lưu", "en": "Save"},
+    "form.saved": {"vi": "Đã lưu", "en": "Saved"},
+    "form.errors": {"vi": "Kiểm tra lại {count} chỗ chưa đúng.", "en": "Check {count} problems."},
+    "form.birth_year_invalid": {"vi": "năm sinh phải là số, ví dụ 1968", "en": "the birth year must be a number, e.g. 1968"},
+    "form.date_invalid": {"vi": "ngày phải có dạng YYYY-MM-DD", "en": "the date must look like YYYY-MM-DD"},
+    "form.not_found": {"vi": "Không tìm thấy hộ này trên thiết bị.", "en": "This household is not on this device."},
+    "form.server_says": {"vi": "Máy chủ báo: {field} — {message}", "en": "The server says: {field} — {message}"},
+    "form.saving_failed": {"vi": "Chưa lưu được: {detail}", "en": "Not saved: {detail}"},
+    # settings
+    "settings.title": {"vi": "Cài đặt", "en": "Settings"},
+    "settings.language": {"vi": "Ngôn ngữ", "en": "Language"},
+    "settings.vi": {"vi": "Tiếng Việt", "en": "Tiếng Việt"},
+    "settings.en": {"vi": "English", "en": "English"},
+    "settings.server": {"vi": "Máy chủ: {server}", "en": "Server: {server}"},
+    "settings.device": {"vi": "Thiết bị: {device_id} ({role})", "en": "Device: {device_id} ({role})"},
+    "settings.scope": {"vi": "Phạm vi: {scope}", "en": "Scope: {scope}"},
+    "settings.privacy_title": {"vi": "Thông báo về dữ liệu cá nhân", "en": "Personal-data notice"},
+    "settings.privacy": {
+        "vi": (
+            "Tổ công nghệ số cộng đồng chỉ ghi họ tên, năm sinh và tình trạng 4 phủ của các thành viên hộ "
+            "để hỗ trợ và hẹn quay lại (Nghị định 13/2023/NĐ-CP; Luật Bảo vệ dữ liệu cá nhân 2025). "
+            "Không ghi số CCCD, tài khoản VNeID, số điện thoại, số SIM, ảnh giấy tờ, dân tộc hay vị trí. "
+            "Hộ có quyền từ chối. Dữ liệu chỉ dùng cho chiến dịch và được gửi về máy chủ của tỉnh."
+        ),
+        "en": (
+            "The community digital technology team records only the names, birth years and the four checks "
+            "of household members, to help and to revisit (Decree 13/2023/ND-CP; Personal Data Protection Law 2025). "
+            "No ID-card numbers, VNeID accounts, phone or SIM numbers, document photos, ethnicity or locations are "
+            "recorded. A household may refuse. The data serves the campaign only and goes to the province's server."
+        ),
+    },
+    "settings.sign_out": {"vi": "Đăng xuất khỏi thiết bị", "en": "Sign out of this device"},
+    "settings.sign_out_warning": {
+        "vi": "Còn {pending} thay đổi chưa đồng bộ sẽ bị mất. Vẫn đăng xuất?",
+        "en": "{pending} unsynced changes will be lost. Sign out anyway?",
+    },
+    "settings.sign_out_confirm": {"vi": "Đăng xuất", "en": "Sign out"},
+    "settings.sign_out_cancel": {"vi": "Huỷ", "en": "Cancel"},
+    "common.percent": {"vi": "{value}%", "en": "{value}%"},
+    "common.error": {"vi": "Đã có lỗi; dữ liệu đã lưu vẫn an toàn.", "en": "Something went wrong; saved data is safe."},
+}
+
+CHECK_SHORT: dict[str, dict[str, str]] = {
+    "cccd": {"vi": "CCCD", "en": "ID"},
+    "vneid": {"vi": "VNeID", "en": "VNeID"},
+    "smartphone": {"vi": "ĐT", "en": "Phone"},
+    "sim": {"vi": "SIM", "en": "SIM"},
+}
+
+
+class I18n:
+    """The current language and the lookups; views call `t()` for every string they show."""
+
+    def __init__(self, lang: str = "vi"):
+        self.lang = lang if lang in LANGUAGES else "vi"
+
+    def t(self, key: str, **params: object) -> str:
+        entry = CATALOG[key]
+        text = entry.get(self.lang) or entry["vi"]
+        return text.format(**params) if params else text
+
+    def check(self, check: str) -> str:
+        return codes.label(codes.CHECK_LABELS, check, self.lang)
+
+    def check_short(self, check: str) -> str:
+        return CHECK_SHORT[check][self.lang]
+
+    def value(self, check: str, value: str) -> str:
+        return codes.label(codes.CHECK_VALUE_LABELS[check], value, self.lang)
+
+    def visit_status(self, value: str) -> str:
+        return codes.label(codes.VISIT_STATUS_LABELS, value, self.lang)
+
+    def presence(self, value: str) -> str:
+        return codes.label(codes.PRESENCE_LABELS, value, self.lang)
+
+    def reason(self, value: str) -> str:
+        return codes.label(codes.REASON_LABELS, value, self.lang)
+
+    def assisted(self, value: str) -> str:
+        return codes.label(codes.ASSISTANCE_LABELS, value, self.lang)
+
+    def percent(self, rate: float | None) -> str:
+        if rate is None:
+            return "—"
+        value = f"{rate * 100:.1f}"
+        return self.t("common.percent", value=value.replace(".", ",") if self.lang == "vi" else value)

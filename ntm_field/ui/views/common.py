@@ -1,0 +1,33 @@
+"""Pieces every screen shares: the navigation bar, the sync chip, a section title."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from ntm_field.ui.context import AppContext
+
+TABS = ("/", "/households", "/sync", "/settings")
+TOUCH = 48  # px: the smallest touch target in the sun with a thumb
+
+
+def navigation(ctx: AppContext, route: str) -> ft.NavigationBar:
+    t = ctx.i18n.t
+    selected = max((i for i, r in enumerate(TABS) if route == r or (r != "/" and route.startswith(r))), default=0)
+    return ft.NavigationBar(
+        selected_index=selected,
+        destinations=[
+            ft.NavigationBarDestination(icon=ft.Icons.HOME, label=t("nav.home")),
+            ft.NavigationBarDestination(icon=ft.Icons.LIST, label=t("nav.households")),
+            ft.NavigationBarDestination(icon=ft.Icons.SYNC, label=t("nav.sync")),
+            ft.NavigationBarDestination(icon=ft.Icons.SETTINGS, label=t("nav.settings")),
+        ],
+        on_change=lambda e: ctx.go(TABS[int(e.control.selected_index)]),
+    )
+
+
+def sync_chip(ctx: AppContext) -> ft.Control:
+    return ft.TextButton(ctx.sync.chip(), icon=ft.Icons.CLOUD_SYNC, on_click=lambda _: ctx.go("/sync"))
+
+
+def title(text: str) -> ft.Text:
+    return ft.Text(text, size=18, weight=ft.FontWeight.BOLD)
