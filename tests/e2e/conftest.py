@@ -1,0 +1,153 @@
+"""Browser tests: the field app served in web mode (a real process), driven by Playwright in Debian's
+Chromium (never `playwright install`), against a real central endpoint. Screenshots at 360×640 go to
+tests/e2e/artifacts/ (or $NTM_SCREENSHOTS). Without Chromium they skip on a developer machine and fail in CI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.server.conftest import ROOT, _free_port, database_url, postgres_admin_url, server  # noqa: F401
+from tests.sync.conftest import enrol_code  # noqa: F401
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+SHOTS = Path(os.environ.get("NTM_SCREENSHOTS", ROOT / "tests" / "e2e" / "artifacts"))
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is missing (pip install playwright; never 'playwright install')"
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    problem = _missing()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+class App:
+    def __init__(self, data: Path):
+        self.port = _free_port()
+        env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+        self.process = subprocess.Popen(
+            [sys.executable, "main.py", "--web", "--port", str(self.port), "--data", str(data)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        )  # fmt: skip
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.process.stderr.read().decode()[-3000:]
+            try:
+                if requests.get(self.url, timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise RuntimeError("the app did not answer within 60 s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait()
+
+
+@pytest.fixture
+def app(tmp_path):
+    running = App(tmp_path / "phone")
+    yield running
+    running.stop()
+
+
+class Phone:
+    """A 360-px-wide browser page on the app, with tap counting (typing is not counted)."""
+
+    def __init__(self, context, page, name: str):
+        self.context, self.page, self.name, self.taps = context, page, name, 0
+        self.outside: list[str] = []
+
+    def open(self, url: str) -> float:
+        started = time.monotonic()
+        self.page.goto(url)
+        self.page.wait_for_selector("#loading", state="detached", timeout=60_000)
+        self.page.locator("flt-semantics-placeholder").dispatch_event("click")
+        self.page.wait_for_selector("flt-semantics-host flt-semantics", timeout=20_000)
+        return time.monotonic() - started
+
+    def tap(self, role: str = "button", name: str = "", **options) -> None:
+        self.page.get_by_role(role, name=name, **options).first.click()
+        self.taps += 1
+        self.page.wait_for_timeout(150)
+
+    def type(self, label: str, text: str) -> None:
+        box = self.page.get_by_role("textbox", name=label)
+        box.click()
+        self.page.wait_for_timeout(100)
+        box.fill(text)
+        self.page.wait_for_timeout(200)
+
+    def see(self, text: str, timeout: float = 15_000) -> None:
+        self.page.get_by_text(text).first.wait_for(timeout=timeout)
+
+    def shot(self, screen: str) -> Path:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        size = self.page.viewport_size
+        self.page.set_viewport_size({"width": 360, "height": 640})
+        self.page.wait_for_timeout(700)
+        path = SHOTS / f"{self.name}-{screen}.png"
+        self.page.screenshot(path=path)
+        self.page.set_viewport_size(size)
+        self.page.wait_for_timeout(300)
+        return path
+
+    def no_crash(self) -> None:
+        assert self.page.get_by_text("Error running app").count() == 0
+
+
+@pytest.fixture
+def phone(chromium, tmp_path, request):
+    context = chromium.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=ARGS,
+        viewport={"width": 360, "height": 2400},  # tall: only what is on screen is in the semantics tree
+    )  # fmt: skip
+    page = context.pages[0] if context.pages else context.new_page()
+    device = Phone(context, page, request.node.name)
+
+    def route(r):
+        host = r.request.url.split("/")[2].split(":")[0]
+        if host in ("127.0.0.1", "localhost"):
+            return r.continue_()
+        device.outside.append(r.request.url)
+        return r.abort()
+
+    page.route("**/*", route)
+    yield device
+    device.no_crash()
+    context.close()
+
+
+def chromium_available() -> bool:
+    return shutil.which("chromium") is not None
