@@ -123,6 +123,15 @@ class Phone:
         self.page.wait_for_timeout(300)
         return path
 
+    def unlabelled(self) -> list[str]:
+        """Interactive elements on screen without an accessible name (screen readers read nothing)."""
+        return self.page.evaluate("""() => [...document.querySelectorAll(
+              'flt-semantics-host [role=button], flt-semantics-host [role=checkbox], flt-semantics-host [role=tab],'
+              + ' flt-semantics-host input, flt-semantics-host textarea')]
+            .filter(e => !((e.getAttribute('aria-label') || '') + (e.textContent || '')).trim())
+            .map(e => e.outerHTML.slice(0, 100) + ' … near: ' + (e.parentElement.textContent || '').slice(0, 80)
+                 + ' @y=' + Math.round(e.getBoundingClientRect().y))""")
+
     def no_crash(self) -> None:
         assert self.page.get_by_text("Error running app").count() == 0
 

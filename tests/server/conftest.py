@@ -143,8 +143,8 @@ class RunningServer:
         return reply.json()
 
 
-def start_server(db: str, *, env: dict | None = None) -> RunningServer:
-    port = _free_port()
+def start_server(db: str, *, env: dict | None = None, port: int | None = None) -> RunningServer:
+    port = port or _free_port()
     environment = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     process = subprocess.Popen(
         [sys.executable, "-m", "ntm_field", "server", "--db", db, "--port", str(port)],

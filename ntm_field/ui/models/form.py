@@ -9,6 +9,7 @@ are not asked. "Đã lưu" is set only after the store committed.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -123,8 +124,8 @@ class FormModel(Observable):
     def set_check(self, index: int, check: str, value: str) -> None:
         member = self.members[index]
         member.checks[check] = value
-        if value == COVERED_VALUE[Check(check)]:
-            member.reasons.pop(check, None)  # a reason is for a check that is not met
+        if value in (COVERED_VALUE[Check(check)], "unknown"):
+            member.reasons.pop(check, None)  # a reason is for a check that is not met (and is shown only then)
         self._edited()
 
     def all_covered(self, index: int) -> None:
@@ -159,7 +160,9 @@ class FormModel(Observable):
 
     def applicable(self, index: int) -> list[Check]:
         """Checks asked for the member: by age once the birth year is known (all four before)."""
-        member = self.members[index]
+        return self._applicable(self.members[index])
+
+    def _applicable(self, member: MemberDraft) -> list[Check]:
         if member.presence in ("moved_out", "deceased"):
             return []
         year = _year(member.birth_year)
@@ -198,11 +201,14 @@ class FormModel(Observable):
     def _document(self) -> tuple[dict, list[Problem]]:
         problems: list[Problem] = []
         members = []
-        for i, m in enumerate(self.members):
+        drafts = self.members
+        if self.visit_status != "surveyed":  # nobody met: an untouched member row is not a member
+            drafts = [m for m in drafts if m.full_name.strip() or m.birth_year.strip()]
+        for i, m in enumerate(drafts):
             year = _year(m.birth_year)
             if year is None:
                 problems.append(Problem(f"members[{i}].birth_year", "form_birth_year"))
-            applies = set(c.value for c in self.applicable(i))
+            applies = {c.value for c in self._applicable(m)}
             members.append({
                 "id": m.id, "full_name": m.full_name.strip(), "birth_year": year or 0, "presence": m.presence,
                 **{c: (v if c in applies else "unknown") for c, v in m.checks.items()},
@@ -224,11 +230,13 @@ class FormModel(Observable):
             "follow_up": follow_up, "note": self.note.strip(), "members": members,
         }  # fmt: skip
         if problems:  # the form's own problems first; the domain's for the rest
-            problems += [p for p in validate_document(document, today=self._clock().date()) if "birth_year" not in p.field]
+            reported = {p.field for p in problems}
+            problems += [p for p in validate_document(document, today=self._clock().date()) if p.field not in reported]
         return document, _translated(problems, self.i18n)
 
     def _member_id(self) -> str:
-        return self._new_id().replace("-", "")[:8]
+        # 8 hex digits that differ whenever the ids differ (a prefix of the id does not: counters, time-ordered ids)
+        return hashlib.sha256(self._new_id().encode()).hexdigest()[:8]
 
 
 def _year(text: str) -> int | None:

@@ -28,6 +28,8 @@ class SyncModel(Observable):
 
     def chip(self) -> str:
         state = self.state
+        if state.status is SyncStatus.IDLE and state.last_success is None:
+            return self.i18n.t("sync.chip.never", pending=state.pending)
         return self.i18n.t(f"sync.chip.{state.status.value}", pending=state.pending)
 
     def last_success(self) -> str:

@@ -8,7 +8,7 @@ import flet as ft
 
 from ntm_field.domain.codes import ASSISTANCE_LABELS, PRESENCE_LABELS, REASON_LABELS, VISIT_STATUS_LABELS, Check
 from ntm_field.ui.context import AppContext
-from ntm_field.ui.models.form import FormModel
+from ntm_field.ui.models.form import NOTICE_VERSION, FormModel
 from ntm_field.ui.views.common import navigation, sync_chip, title
 
 
@@ -16,7 +16,7 @@ def build(ctx: AppContext, route: str) -> ft.View:
     t, model = ctx.i18n.t, ctx.form
     members = ft.Column(spacing=8)
     status = ft.Text("", size=16, weight=ft.FontWeight.BOLD)
-    problem = ft.Text("", color=ft.Colors.ERROR)
+    problem = ft.Text(model.failure or model.server_problem or "", color=ft.Colors.ERROR)
     fields: dict[str, ft.Control] = {}
     shown = {"layout": -1}
 
@@ -66,10 +66,10 @@ def build(ctx: AppContext, route: str) -> ft.View:
                                             on_change=lambda e: model.set_field("head_name", e.control.value))),
             field("house_no", ft.TextField(label=t("form.house_no"), value=model.house_no,
                                            on_change=lambda e: model.set_field("house_no", e.control.value))),
-            field("visit_status", visit),
+            ft.Semantics(label=t("form.visit_status"), content=field("visit_status", visit)),
             field("consent", ft.Checkbox(label=t("form.consent"), value=model.consent,
                                          on_change=lambda e: model.set_field("consent", bool(e.control.value)))),
-            ft.Text(t("form.consent_notice", version="2024-04"), size=12),
+            ft.Text(t("form.consent_notice", version=NOTICE_VERSION), size=12),
             title(t("form.members")),
             members,
             ft.OutlinedButton(t("form.add_member"), icon=ft.Icons.PERSON_ADD, height=48, on_click=lambda _: model.add_member()),
@@ -113,9 +113,10 @@ def _member(ctx: AppContext, model: FormModel, i: int, field) -> ft.Control:
         field(f"members[{i}].birth_year", ft.TextField(label=t("form.birth_year", n=n), value=member.birth_year,
               keyboard_type=ft.KeyboardType.NUMBER, max_length=4,
               on_change=lambda e: model.set_member(i, "birth_year", e.control.value))),
-        ft.Dropdown(label=t("form.presence"), value=member.presence,
-                    options=[ft.DropdownOption(key=p, text=i18n.presence(p)) for p in PRESENCE_LABELS],
-                    on_select=lambda e: model.set_member(i, "presence", e.control.value)),
+        ft.Semantics(label=t("form.presence"), content=ft.Dropdown(
+            label=t("form.presence"), value=member.presence,
+            options=[ft.DropdownOption(key=p, text=i18n.presence(p)) for p in PRESENCE_LABELS],
+            on_select=lambda e: model.set_member(i, "presence", e.control.value))),
     ]  # fmt: skip
     if applicable:
         rows.append(ft.FilledTonalButton(t("form.all_covered", n=n), icon=ft.Icons.DONE_ALL, height=48,
@@ -133,11 +134,12 @@ def _member(ctx: AppContext, model: FormModel, i: int, field) -> ft.Control:
             ))
         )  # fmt: skip
         if model.needs_reason(i, check):
-            rows.append(ft.Dropdown(
-                label=t("form.reason", label=i18n.check_short(check.value)), value=member.reasons.get(check.value),
+            reason = t("form.reason", label=i18n.check_short(check.value))
+            rows.append(ft.Semantics(label=reason, content=ft.Dropdown(
+                label=reason, value=member.reasons.get(check.value),
                 options=[ft.DropdownOption(key=r, text=i18n.reason(r)) for r in REASON_LABELS],
                 on_select=lambda e, c=check.value: model.set_reason(i, c, e.control.value),
-            ))  # fmt: skip
+            )))  # fmt: skip
     rows.append(
         ft.ExpansionTile(
             title=ft.Text(t("form.assisted"), size=13),

@@ -12,8 +12,10 @@ def build(ctx: AppContext) -> ft.View:
     t, model = ctx.i18n.t, ctx.sync
     progress = model.progress()
     fixes = [
-        ft.ListTile(title=ft.Text(row.text, size=13), trailing=ft.TextButton(t("sync.open"), on_click=lambda _, h=row.household_id: ctx.go(f"/household/{h}")),
-                    on_click=lambda _, h=row.household_id: ctx.go(f"/household/{h}"))
+        ft.Column([
+            ft.Text(row.text, size=13),
+            ft.TextButton(t("sync.open"), icon=ft.Icons.EDIT, on_click=lambda _, h=row.household_id: ctx.go(f"/household/{h}")),
+        ], spacing=0)
         for row in model.needs_fix()
     ] or [ft.Text(t("sync.needs_fix_none"))]  # fmt: skip
     return ft.View(
