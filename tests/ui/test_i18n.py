@@ -68,7 +68,7 @@ def test_parameters_are_filled_in():
     assert I18n().t("home.surveyed", surveyed=12, expected=200) == "Đã khảo sát 12/200 hộ"
     assert I18n("en").t("home.surveyed", surveyed=12, expected=200) == "Surveyed 12/200 households"
     assert I18n().t("sync.chip.idle", pending=3) == "Đã đồng bộ · chờ gửi 3"
-    assert I18n("en").t("form.errors", count=2) == "Check 2 problems."
+    assert I18n("en").t("form.errors", count=2) == "Problems to check: 2."
     with pytest.raises(KeyError):
         I18n().t("home.surveyed", surveyed=1)  # a missing parameter is a bug, not blank text
 

@@ -121,7 +121,7 @@ def test_the_models_share_one_i18n_and_switch_language_together(store, clock, ne
     settings.set_language("en")
     model.save()
     assert model.errors["members[0].birth_year"] == "the birth year must be a number, e.g. 1968"
-    assert model.failure == "Check 1 problems."
+    assert model.failure == "Problems to check: 1."
 
 
 # ----- enrol --------------------------------------------------------------------------------
@@ -634,7 +634,7 @@ def test_sync_chip_progress_and_result_of_a_cycle(server, make_device, new_id):
     save_households(device, 2, new_id)
     service = SyncService(device.engine(), clock=device.clock)
     model = SyncModel(device.store, service, I18n())
-    assert model.chip() == "Đã đồng bộ · chờ gửi 2" == I18n().t("sync.chip.idle", pending=2)
+    assert model.chip() == "Chưa đồng bộ · chờ gửi 2" == I18n().t("sync.chip.never", pending=2)  # nothing synced yet
     assert model.last_success() == I18n().t("sync.never")
     assert model.result() is None and model.progress() is None
     seen = []
