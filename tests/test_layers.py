@@ -22,6 +22,7 @@ OWNERS = {
     "openpyxl": ("server",),
     "starlette": ("server",),
     "pydantic": ("server",),
+    "playwright": ("bench",),  # the browser benchmark of the field app
 }
 
 

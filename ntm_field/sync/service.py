@@ -77,6 +77,10 @@ class SyncService:
     def subscribe(self, listener: Callable[[SyncState], None]) -> None:
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Callable[[SyncState], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def start(self) -> None:
         """Start the worker: a first cycle now, then one every `interval` seconds."""
         if self._thread is None:
@@ -133,4 +137,7 @@ class SyncService:
     def _set(self, **changes) -> None:
         self._state = replace(self._state, **changes)
         for listener in list(self._listeners):
-            listener(self._state)
+            try:
+                listener(self._state)
+            except Exception:  # noqa: BLE001 — a screen that went away must not fail a save or a sync
+                self.unsubscribe(listener)

@@ -84,6 +84,8 @@ class Router:
 
     def start(self) -> None:
         self.page.on_route_change = lambda _: self.show()
+        self.page.on_disconnect = lambda _: self.ctx.sync.close()
+        self.page.on_close = lambda _: self.ctx.sync.close()
         self.show()
 
     def go(self, route: str) -> None:
@@ -126,7 +128,7 @@ class Router:
         # Called on the sync worker thread: redraw on the page's own loop, and only screens that show it.
         path = urlsplit(self.page.route or "/").path
         if path in ("/", "/sync"):
-            self.page.run_task(self._redraw)
+            self.page.run_task(self._redraw)  # raises once the session is gone: the service then drops us
 
     async def _redraw(self) -> None:
         self.show()

@@ -100,3 +100,22 @@ def test_cancel_stops_at_the_next_step_and_keeps_what_was_committed(server, make
     assert isinstance(report.problem, Cancelled) and service.state.status is SyncStatus.CANCELLED
     assert 0 < report.pushed < 600 and report.pending == 600 - report.pushed
     assert device.store.counts()["outbox_synced"] == report.pushed
+
+
+def test_a_listener_that_fails_is_dropped_and_fails_neither_save_nor_sync(server, make_device, services):
+    # A browser tab that closed leaves a listener whose page is gone: the next save must still succeed.
+    device = make_device(server)
+    service = services(device, interval=3600)
+    calls = []
+
+    def gone(_state):
+        calls.append("gone")
+        raise RuntimeError("the page's connection is closed")
+
+    service.subscribe(gone)
+    service.subscribe(lambda state: calls.append(state.pending))
+    device.store.save_many(generate(1, seed=8, hamlets=1, commune="25216"))
+    service.saved()
+    report = service.run_once()
+    assert report.ok and report.pushed == 1
+    assert calls.count("gone") == 1 and len(calls) > 2  # dropped after its first failure; the other kept hearing

@@ -20,7 +20,14 @@ class SyncModel(Observable):
     def __init__(self, store: LocalStore, service: SyncService, i18n: I18n):
         super().__init__()
         self.store, self.service, self.i18n = store, service, i18n
-        service.subscribe(lambda _state: self.changed())
+        service.subscribe(self._service_changed)
+
+    def _service_changed(self, _state: SyncState) -> None:
+        self.changed()
+
+    def close(self) -> None:
+        """Stop listening to the service (the screen's session ended)."""
+        self.service.unsubscribe(self._service_changed)
 
     @property
     def state(self) -> SyncState:
