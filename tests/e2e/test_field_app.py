@@ -44,7 +44,7 @@ def test_enrol_record_search_and_sync(server, app, phone):
     phone.shot("form-saved")
 
     phone.tap("tab", name="Hộ gia đình")
-    phone.type("Tìm theo tên, số nhà, mã hộ", "nguyen van duc")
+    phone.type("Tìm theo tên, số nhà, mã hộ", "nguyen")
     phone.see("Nguyễn Văn Đức")
     phone.shot("households")
 
