@@ -7,6 +7,8 @@ codes (checks, values, reasons, help given) come from `domain.codes`, through
 
 from __future__ import annotations
 
+import re
+
 from ntm_field.domain import codes
 
 LANGUAGES = ("vi", "en")
@@ -87,6 +89,20 @@ CATALOG: dict[str, dict[str, str]] = {
     "sync.needs_fix": {"vi": "Cần sửa", "en": "Needs fix"},
     "sync.needs_fix_none": {"vi": "Không có hộ nào cần sửa.", "en": "Nothing needs fixing."},
     "sync.needs_fix_row": {"vi": "{name} — {field}: {message}", "en": "{name} — {field}: {message}"},
+    "sync.field.member": {"vi": "Thành viên {n} · {field}", "en": "Member {n} · {field}"},
+    "field.surveyed_on": {"vi": "Ngày khảo sát", "en": "Visit date"},
+    "field.hamlet_code": {"vi": "Thôn/ấp", "en": "Hamlet"},
+    "field.head_name": {"vi": "Họ tên chủ hộ", "en": "Head of household"},
+    "field.house_no": {"vi": "Số nhà", "en": "House number"},
+    "field.visit_status": {"vi": "Kết quả đến hộ", "en": "Visit result"},
+    "field.consent": {"vi": "Đồng ý của hộ", "en": "Consent"},
+    "field.follow_up": {"vi": "Hẹn quay lại", "en": "Follow-up"},
+    "field.members": {"vi": "Danh sách thành viên", "en": "Members"},
+    "field.full_name": {"vi": "Họ tên", "en": "Name"},
+    "field.birth_year": {"vi": "Năm sinh", "en": "Birth year"},
+    "field.presence": {"vi": "Cư trú", "en": "Presence"},
+    "field.reasons": {"vi": "Lý do", "en": "Reasons"},
+    "field.assisted": {"vi": "Hỗ trợ tại chỗ", "en": "Help given"},
     "sync.open": {"vi": "Mở để sửa", "en": "Open to fix"},
     # household list
     "list.title": {"vi": "Hộ gia đình", "en": "Households"},
@@ -110,6 +126,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "form.house_no": {"vi": "Số nhà", "en": "House number"},
     "form.address": {"vi": "Địa chỉ (tổ, đường)", "en": "Address (group, street)"},
     "form.visit_status": {"vi": "Kết quả đến hộ", "en": "Visit result"},
+    "form.surveyed_on": {"vi": "Ngày khảo sát (YYYY-MM-DD)", "en": "Visit date (YYYY-MM-DD)"},
     "form.consent": {"vi": "Hộ đồng ý cung cấp thông tin", "en": "The household consents"},
     "form.consent_notice": {
         "vi": "Đã đọc thông báo về dữ liệu cá nhân (phiên bản {version}).",
@@ -217,3 +234,22 @@ class I18n:
             return "—"
         value = f"{rate * 100:.1f}"
         return self.t("common.percent", value=value.replace(".", ",") if self.lang == "vi" else value)
+
+
+def field_label(i18n: I18n, path: str | None) -> str:
+    """The form's name for a server field path (`data.members[2].vneid` → "Thành viên 3 · Định danh
+    điện tử (VNeID)"), followed by the path itself for support staff."""
+    if not path:
+        return "—"
+    bare = path.removeprefix("data.")
+    match = re.fullmatch(r"members\[(\d+)\]\.(\w+)", bare)
+    if match:
+        inner = match.group(2)
+        name = i18n.check(inner) if inner in codes.CHECK_LABELS else _field_name(i18n, inner)
+        return f"{i18n.t('sync.field.member', n=int(match.group(1)) + 1, field=name)} ({path})"
+    head = bare.split(".")[0].split("[")[0]
+    return f"{_field_name(i18n, head)} ({path})" if f"field.{head}" in CATALOG else path
+
+
+def _field_name(i18n: I18n, field: str) -> str:
+    return i18n.t(f"field.{field}") if f"field.{field}" in CATALOG else field

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 import requests
 
@@ -137,8 +138,18 @@ def test_a_household_the_server_refuses_waits_in_needs_fix_with_its_field(databa
         phone.shot("sync-needs-fix")
         assert phone.unlabelled() == []
         phone.tap(name="Mở để sửa")
-        phone.see("Máy chủ báo: data.surveyed_on")
+        phone.see("Máy chủ báo: Ngày khảo sát (data.surveyed_on)")
         phone.shot("form-needs-fix")
+        # The phone's date was wrong: the surveyor corrects the visit date, and the fix goes through.
+        visit = (datetime.now(timezone.utc) - timedelta(days=5)).date().isoformat()
+        phone.type("Ngày khảo sát (YYYY-MM-DD)", visit)
+        phone.tap(name="Lưu")
+        phone.see("Đã lưu")
+        phone.tap("tab", name="Đồng bộ")
+        phone.tap(name="Đồng bộ ngay")
+        phone.see("Không có hộ nào cần sửa.", timeout=60_000)
+        [document] = server_documents(late).values()
+        assert document["surveyed_on"] == visit
     finally:
         _stop(process)
 

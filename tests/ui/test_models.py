@@ -443,7 +443,7 @@ def test_a_household_the_server_refused_shows_its_problem_until_saved_again(stor
                                        error_field="data.members[0].vneid", error_message="không hợp lệ")])  # fmt: skip
     editor = FormModel(store, I18n(), clock=clock, new_id=new_id)
     editor.load(model.household_id)
-    assert editor.server_problem == "Máy chủ báo: data.members[0].vneid — không hợp lệ"
+    assert editor.server_problem == "Máy chủ báo: Thành viên 1 · Định danh điện tử (VNeID) (data.members[0].vneid) — không hợp lệ"
     editor.set_check(0, "vneid", "level1")
     assert editor.save()
     assert editor.server_problem is None and store.needs_fix() == []
@@ -691,13 +691,13 @@ def test_sync_lists_households_the_server_refused_with_their_field(server, make_
     [fix] = device.store.needs_fix()
     [row] = model.needs_fix()
     assert row.household_id == bad and fix.error_field == "data.surveyed_on"
-    assert row.text == f"Nguyễn Văn Số 2 — data.surveyed_on: {fix.error_message}"
+    assert row.text == f"Nguyễn Văn Số 2 — Ngày khảo sát (data.surveyed_on): {fix.error_message}"
     listed = HouseholdListModel(device.store)
     listed.set_filter("needs_fix")
     assert [r.id for r in listed.rows] == [bad]
     editor = FormModel(device.store, I18n(), clock=ahead, new_id=new_id)
     assert editor.load(bad)
-    assert editor.server_problem == I18n().t("form.server_says", field="data.surveyed_on", message=fix.error_message)
+    assert editor.server_problem == I18n().t("form.server_says", field="Ngày khảo sát (data.surveyed_on)", message=fix.error_message)
 
 
 def test_sync_of_a_revoked_device_says_so_and_the_data_is_gone(server, make_device, new_id):
@@ -792,3 +792,27 @@ def test_sign_out_with_everything_synced_is_immediate(store, clock, new_id):
     assert model.sign_out() is True
     assert not model.confirming
     assert store.counts()["households"] == 0 and store.enrolment() is None
+
+
+def test_the_visit_date_can_be_corrected_and_a_bad_one_is_named(store, clock, new_id):
+    model = FormModel(store, I18n(), clock=clock, new_id=new_id)
+    model.new_household("25216-03")
+    model.set_field("head_name", "Nguyễn Văn Đức")
+    model.set_member(0, "birth_year", "2008")  # 16 in 2024: cccd, vneid, smartphone; no sim
+    assert [c.value for c in model.applicable(0)] == ["cccd", "vneid", "smartphone"]
+    model.set_surveyed_on("2026-13-01")
+    assert model.save() is False and "surveyed_on" in model.errors
+    assert store.counts()["households"] == 0
+    model.set_surveyed_on("2023-05-02")  # a year earlier: 15, still no sim
+    assert model.save() is True
+    assert store.get(model.household_id).surveyed_on.isoformat() == "2023-05-02"
+
+
+def test_needs_fix_names_the_field_in_the_users_language(store):
+    sync = SyncModel.__new__(SyncModel)  # only the label lookup: no service needed
+    sync.i18n = I18n()
+    assert sync.field_label("data.surveyed_on") == "Ngày khảo sát (data.surveyed_on)"
+    assert sync.field_label("data.members[2].vneid") == "Thành viên 3 · Định danh điện tử (VNeID) (data.members[2].vneid)"
+    sync.i18n = I18n("en")
+    assert sync.field_label("data.members[0].birth_year") == "Member 1 · Birth year (data.members[0].birth_year)"
+    assert sync.field_label("change_id") == "change_id" and sync.field_label(None) == "—"

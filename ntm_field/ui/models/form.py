@@ -18,7 +18,7 @@ from ntm_field.domain.codes import CHECK_VALUES, COVERED_VALUE, Check
 from ntm_field.domain.indicators import MIN_AGE
 from ntm_field.domain.validation import Problem, ValidationError, validate_document
 from ntm_field.store import LocalStore
-from ntm_field.ui.i18n import I18n
+from ntm_field.ui.i18n import I18n, field_label
 from ntm_field.ui.models.base import Observable
 
 NOTICE_VERSION = "2024-04"
@@ -66,6 +66,7 @@ class FormModel(Observable):
         self.consent = False
         self.follow_up_due = self.follow_up_note = ""
         self.surveyed_on: date = self._clock().date()
+        self.surveyed_on_text = self.surveyed_on.isoformat()
         self.members = [MemberDraft(id=self._member_id())]
         self._reset()
 
@@ -81,6 +82,7 @@ class FormModel(Observable):
         self.house_no, self.address, self.note = doc["house_no"], doc["address"], doc["note"]
         self.visit_status, self.consent = doc["visit_status"], doc["consent"]["given"]
         self.surveyed_on = household.surveyed_on
+        self.surveyed_on_text = self.surveyed_on.isoformat()
         follow_up = doc["follow_up"] or {}
         self.follow_up_due, self.follow_up_note = follow_up.get("due", ""), follow_up.get("note", "")
         self.members = [
@@ -92,7 +94,8 @@ class FormModel(Observable):
         self._reset()
         fix = next((f for f in self.store.needs_fix() if f.household_id == household_id), None)
         if fix is not None:
-            self.server_problem = self.i18n.t("form.server_says", field=fix.error_field or "—", message=fix.error_message)
+            self.server_problem = self.i18n.t("form.server_says", field=field_label(self.i18n, fix.error_field),
+                                              message=fix.error_message)  # fmt: skip
         return True
 
     def _reset(self) -> None:
@@ -101,6 +104,17 @@ class FormModel(Observable):
         self.changed()
 
     # ----- editing ------------------------------------------------------------------------
+
+    def set_surveyed_on(self, text: str) -> None:
+        """The visit date (YYYY-MM-DD); kept as typed until it parses (ages count from its year)."""
+        self.surveyed_on_text = text
+        try:
+            parsed = date.fromisoformat(text.strip())
+        except ValueError:
+            return
+        reshaped = parsed.year != self.surveyed_on.year
+        self.surveyed_on = parsed
+        self._edited(reshaped=reshaped)
 
     def set_field(self, name: str, value) -> None:
         if name == "head_name" and self.members and self.members[0].full_name in ("", self.head_name):
@@ -215,6 +229,10 @@ class FormModel(Observable):
                 "reasons": {c: r for c, r in m.reasons.items() if c in applies}, "assisted": list(m.assisted),
                 "note": m.note,
             })  # fmt: skip
+        try:
+            date.fromisoformat(self.surveyed_on_text.strip())
+        except ValueError:
+            problems.append(Problem("surveyed_on", "form_date"))
         follow_up = None
         if self.follow_up_due.strip():
             try:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ntm_field.store import LocalStore
 from ntm_field.sync.service import SyncService, SyncState, SyncStatus
-from ntm_field.ui.i18n import I18n
+from ntm_field.ui.i18n import I18n, field_label
 from ntm_field.ui.models.base import Observable
 
 
@@ -70,9 +70,12 @@ class SyncModel(Observable):
         for fix in self.store.needs_fix():
             household = self.store.get(fix.household_id)
             name = household.head_name if household else fix.household_id
-            rows.append(FixRow(fix.household_id, self.i18n.t("sync.needs_fix_row", name=name, field=fix.error_field or "—",
+            rows.append(FixRow(fix.household_id, self.i18n.t("sync.needs_fix_row", name=name, field=self.field_label(fix.error_field),
                                                               message=fix.error_message)))  # fmt: skip
         return rows
+
+    def field_label(self, path: str | None) -> str:
+        return field_label(self.i18n, path)
 
     def sync_now(self) -> None:
         self.service.sync_now()
