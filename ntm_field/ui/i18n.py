@@ -197,6 +197,17 @@ CHECK_SHORT: dict[str, dict[str, str]] = {
 }
 
 
+# Segment labels must fit a 360-px row: the check's full name is shown above its buttons.
+VALUE_SHORT: dict[str, dict[str, dict[str, str]]] = {
+    "sim": {
+        "signature": {"vi": "Có chữ ký số", "en": "Signature"},
+        "owner": {"vi": "Chính chủ", "en": "Own name"},
+        "no": {"vi": "Không", "en": "No"},
+        "unknown": {"vi": "Chưa rõ", "en": "Unknown"},
+    },
+}
+
+
 class I18n:
     """The current language and the lookups; views call `t()` for every string they show."""
 
@@ -216,6 +227,11 @@ class I18n:
 
     def value(self, check: str, value: str) -> str:
         return codes.label(codes.CHECK_VALUE_LABELS[check], value, self.lang)
+
+    def value_short(self, check: str, value: str) -> str:
+        """The label of a check's value on its button (shorter where the full label is long)."""
+        short = VALUE_SHORT.get(check, {}).get(value)
+        return short[self.lang] if short else self.value(check, value)
 
     def visit_status(self, value: str) -> str:
         return codes.label(codes.VISIT_STATUS_LABELS, value, self.lang)

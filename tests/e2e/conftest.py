@@ -100,7 +100,9 @@ class Phone:
     def tap(self, role: str = "button", name: str = "", **options) -> None:
         self.page.get_by_role(role, name=name, **options).first.click()
         self.taps += 1
-        self.page.wait_for_timeout(150)
+        # A tap may reshape the screen (a member card added, checks shown): wait for the new layout
+        # to be drawn, as a person would, so the next tap lands where its button now is.
+        self.page.wait_for_timeout(400)
 
     def type(self, label: str, text: str) -> None:
         box = self.page.get_by_role("textbox", name=label)
@@ -110,7 +112,12 @@ class Phone:
         self.page.wait_for_timeout(200)
 
     def see(self, text: str, timeout: float = 15_000) -> None:
-        self.page.get_by_text(text).first.wait_for(timeout=timeout)
+        try:
+            self.page.get_by_text(text).first.wait_for(timeout=timeout)
+        except Exception:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=SHOTS / f"{self.name}-FAILED.png")  # the whole tall page, for the report
+            raise
 
     def shot(self, screen: str) -> Path:
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -140,7 +147,7 @@ class Phone:
 def phone(chromium, tmp_path, request):
     context = chromium.chromium.launch_persistent_context(
         str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=ARGS,
-        viewport={"width": 360, "height": 2400},  # tall: only what is on screen is in the semantics tree
+        viewport={"width": 360, "height": 4000},  # tall: only what is on screen is in the semantics tree
     )  # fmt: skip
     page = context.pages[0] if context.pages else context.new_page()
     device = Phone(context, page, request.node.name)

@@ -8,6 +8,8 @@ from ntm_field.ui.context import AppContext
 
 TABS = ("/", "/households", "/sync", "/settings")
 TOUCH = 48  # px: the smallest touch target in the sun with a thumb
+# Segmented buttons are 40 px high by default: taller segments, text centred, for a thumb.
+TALL = ft.ButtonStyle(padding=ft.Padding.symmetric(vertical=12, horizontal=8))
 
 
 def navigation(ctx: AppContext, route: str) -> ft.NavigationBar:

@@ -9,7 +9,7 @@ import flet as ft
 from ntm_field.domain.codes import ASSISTANCE_LABELS, PRESENCE_LABELS, REASON_LABELS, VISIT_STATUS_LABELS, Check
 from ntm_field.ui.context import AppContext
 from ntm_field.ui.models.form import NOTICE_VERSION, FormModel
-from ntm_field.ui.views.common import navigation, sync_chip, title
+from ntm_field.ui.views.common import TALL, navigation, sync_chip, title
 
 
 def build(ctx: AppContext, route: str) -> ft.View:
@@ -131,8 +131,8 @@ def _member(ctx: AppContext, model: FormModel, i: int, field) -> ft.Control:
         rows.append(ft.Text(i18n.check(check.value), size=13))
         rows.append(
             field(f"members[{i}].{check.value}", ft.SegmentedButton(
-                selected=[member.checks[check.value]], show_selected_icon=False,
-                segments=[ft.Segment(value=v, label=ft.Text(i18n.value(check.value, v), size=12)) for v in model.values(check)],
+                selected=[member.checks[check.value]], show_selected_icon=False, style=TALL,
+                segments=[ft.Segment(value=v, label=ft.Text(i18n.value_short(check.value, v), size=13)) for v in model.values(check)],
                 on_change=lambda e, c=check.value: model.set_check(i, c, e.control.selected[0]),
             ))
         )  # fmt: skip

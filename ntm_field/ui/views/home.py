@@ -54,6 +54,7 @@ def build(ctx: AppContext) -> ft.View:
         navigation_bar=navigation(ctx, "/"),
         controls=[
             ft.Row([title(t("home.title")), sync_chip(ctx)], wrap=True),
+            ft.Text(ctx.sync.last_success(), size=12),
             *(cards or [ft.Text(t("home.no_hamlets"))]),
             title(t("home.followups")),
             *follow_ups,

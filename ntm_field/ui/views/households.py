@@ -9,7 +9,7 @@ from ntm_field.domain.outbox import ChangeState
 from ntm_field.store import HouseholdSummary
 from ntm_field.ui.context import AppContext
 from ntm_field.ui.models.households import Filter
-from ntm_field.ui.views.common import navigation, sync_chip
+from ntm_field.ui.views.common import TALL, navigation, sync_chip
 
 
 def build(ctx: AppContext) -> ft.View:
@@ -34,6 +34,7 @@ def build(ctx: AppContext) -> ft.View:
     filters = ft.SegmentedButton(
         selected=[model.filter.value],
         show_selected_icon=False,
+        style=TALL,
         segments=[ft.Segment(value=f.value, label=ft.Text(t(f"list.filter.{f.value}"), size=12)) for f in Filter],
         on_change=choose,
     )
