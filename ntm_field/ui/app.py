@@ -81,6 +81,7 @@ class Router:
         ctx.go = self.go
         ctx.refresh = self.show
         ctx.sync.subscribe(self._sync_changed)
+        self._chip_shown: tuple | None = None
 
     def start(self) -> None:
         self.page.on_route_change = lambda _: self.show()
@@ -127,7 +128,12 @@ class Router:
     def _sync_changed(self) -> None:
         # Called on the sync worker thread: redraw on the page's own loop, and only screens that show it.
         path = urlsplit(self.page.route or "/").path
-        if path in ("/", "/sync"):
+        state = self.ctx.sync.state
+        shown = (state.status, state.pending, state.last_success)
+        # Home shows the chip only: redraw it when the chip changes, not on every progress step (a redraw
+        # replaces the screen's controls, and a tap landing meanwhile would be lost).
+        if path == "/sync" or (path == "/" and shown != self._chip_shown):
+            self._chip_shown = shown
             self.page.run_task(self._redraw)  # raises once the session is gone: the service then drops us
 
     async def _redraw(self) -> None:

@@ -70,6 +70,7 @@ def enrol(phone, server) -> None:
     phone.type("Mã đăng ký hoặc liên kết", enrol_code(server, scope="25216"))
     phone.tap(name="Đăng ký")
     phone.see("Thôn/ấp của tôi")
+    phone.see("Đã đồng bộ · chờ gửi 0")  # the first sync after enrolling has finished
 
 
 def add_household(phone, name: str, year: str = "1980") -> None:
