@@ -213,8 +213,7 @@ class LocalStore:
         """
         with self._transaction() as db:
             sync_state.enrol(db, granted)
-            db.execute("DELETE FROM units")
-            db["units"].insert_all((_unit_row(u) for u in units), pk="code", replace=True)
+            _replace_units(db, units)
 
     def check_enrol(self, server: str) -> None:
         """Raise EnrolmentError if enrolling with `server` would lose unsynced edits of another server."""
@@ -224,8 +223,7 @@ class LocalStore:
     def replace_units(self, units: Iterable[Unit]) -> None:
         """Replace the units the device holds (its scope's, as the server names them)."""
         with self._transaction() as db:
-            db.execute("DELETE FROM units")
-            db["units"].insert_all((_unit_row(u) for u in units), pk="code", replace=True)
+            _replace_units(db, units)
 
     def wipe(self) -> None:
         """Erase every household, change, unit and setting (the device was revoked)."""
@@ -418,6 +416,11 @@ def _summary(row: dict[str, Any]) -> HouseholdSummary:
         sync_state=row["sync_state"],
         follow_up_due=row["follow_up_due"],
     )
+
+
+def _replace_units(db: Database, units: Iterable[Unit]) -> None:
+    db.execute("DELETE FROM units")
+    db["units"].insert_all((_unit_row(u) for u in units), pk="code", replace=True)
 
 
 def _unit_row(unit: Unit) -> dict[str, Any]:

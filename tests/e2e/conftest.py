@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from ntm_field.bench.app import ARGS, CHROMIUM
 from tests.server.conftest import ROOT, _free_port, database_url, postgres_admin_url, server  # noqa: F401
 from tests.sync.conftest import enrol_code  # noqa: F401
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 SHOTS = Path(os.environ.get("NTM_SCREENSHOTS", ROOT / "tests" / "e2e" / "artifacts"))
 
 

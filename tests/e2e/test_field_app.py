@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import requests
 
 from tests.e2e.conftest import ROOT, enrol_code
-from tests.sync.conftest import start_server, stop_server
+from tests.sync.conftest import server_documents, start_server, stop_server
 
 MEMBERS = [("Nguyễn Văn Đức", "1968"), ("Trần Thị Hồng", "1972"), ("Nguyễn Thị Lan", "1998"), ("Nguyễn Văn Phúc", "2001")]
 TAP_LIMIT = 12
@@ -81,12 +81,6 @@ def add_household(phone, name: str, year: str = "1980") -> None:
     phone.tap(name="Đủ 4 — thành viên 1")
     phone.tap(name="Lưu")
     phone.see("Đã lưu")
-
-
-def server_documents(server) -> dict:
-    from tests.sync.conftest import server_documents as documents
-
-    return documents(server)
 
 
 def test_edits_keep_working_offline_and_sync_when_the_server_returns(server, app, phone):

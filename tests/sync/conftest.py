@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 import random
 import uuid
 from dataclasses import dataclass
@@ -31,15 +33,22 @@ from tests.server.conftest import (  # noqa: F401  (fixtures used by the sync te
 )
 
 
-def enrol_code(server: RunningServer, *, role: str = "surveyor", scope: str = "25216", uses: int = 1) -> str:
-    """A fresh enrolment code, created in process as `ntm-field admin enrol-code` does."""
+@contextmanager
+def admin_store(server: RunningServer) -> Iterator[ServerStore]:
+    """The server's store, opened in process as the `ntm-field admin` commands open it."""
     store = ServerStore(open_backend(server.db), clock=lambda: datetime.now(timezone.utc), new_id=lambda: str(uuid.uuid4()))
     try:
+        yield store
+    finally:
+        store.close()
+
+
+def enrol_code(server: RunningServer, *, role: str = "surveyor", scope: str = "25216", uses: int = 1) -> str:
+    """A fresh enrolment code, created in process as `ntm-field admin enrol-code` does."""
+    with admin_store(server) as store:
         return store.create_enrol_code(
             role=role, scope=scope.split(","), uses=uses, expires_in=timedelta(days=7), created_by="test"
         ).code
-    finally:
-        store.close()
 
 
 def fast_policy(seed: int = 0, **overrides) -> Policy:
@@ -90,21 +99,21 @@ def make_device(tmp_path: Path):
         store.close()
 
 
-def server_history(server: RunningServer) -> list[tuple]:
-    """(change_id, household_id, status, rev) of every change the server stored, in order."""
+def server_rows(server: RunningServer, sql: str, params: list | tuple = ()) -> list[tuple]:
+    """Rows of a query on the server's own database (what it stored, not what it answered)."""
     backend = open_backend(server.db)
     try:
         with backend.transaction() as tx:
-            return [tuple(row) for row in tx.all("SELECT change_id, household_id, status, rev FROM changes ORDER BY rev")]
+            return [tuple(row) for row in tx.all(sql, params)]
     finally:
         backend.close()
+
+
+def server_history(server: RunningServer) -> list[tuple]:
+    """(change_id, household_id, status, rev) of every change the server stored, in order."""
+    return server_rows(server, "SELECT change_id, household_id, status, rev FROM changes ORDER BY rev")
 
 
 def server_documents(server: RunningServer) -> dict[str, dict | None]:
-    backend = open_backend(server.db)
-    try:
-        with backend.transaction() as tx:
-            rows = tx.all("SELECT id, deleted, document FROM households")
-    finally:
-        backend.close()
+    rows = server_rows(server, "SELECT id, deleted, document FROM households")
     return {row[0]: None if row[1] else json.loads(row[2]) for row in rows}

@@ -12,7 +12,7 @@ import sqlite3
 import uuid
 from collections import defaultdict
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -21,9 +21,7 @@ from hypothesis import strategies as st
 from ntm_field.bench.link import Fault, FaultSchedule, LinkProxy
 from ntm_field.domain.codes import Presence, VisitStatus
 from ntm_field.domain.records import Consent, Household, Member
-from ntm_field.server.db import open_backend
-from ntm_field.server.store import ServerStore
-from tests.sync.conftest import server_documents, server_history, start_server, stop_server
+from tests.sync.conftest import admin_store, server_documents, server_history, server_rows, start_server, stop_server
 from tests.server.conftest import prepare_database as _prepare
 
 DEVICES = 3
@@ -125,21 +123,13 @@ def _outbox(device) -> list[tuple]:
 
 
 def _conflicts(server, hamlet: str) -> list[tuple[str, str]]:
-    backend = open_backend(server.db)
-    try:
-        with backend.transaction() as tx:
-            return [tuple(r) for r in tx.all("SELECT household_id, field FROM conflicts WHERE hamlet_code = ?", [hamlet])]
-    finally:
-        backend.close()
+    return server_rows(server, "SELECT household_id, field FROM conflicts WHERE hamlet_code = ?", [hamlet])
 
 
 def _add_hamlets(server, count: int) -> list[str]:
     codes = [f"25217-{n}" for n in range(100, 100 + count)]
-    store = ServerStore(open_backend(server.db), clock=lambda: datetime.now(timezone.utc), new_id=lambda: str(uuid.uuid4()))
-    try:
+    with admin_store(server) as store:
         store.load_units("code,name,level,parent_code,expected_households\n" + "".join(f"{c},Tổ {c[-2:]},hamlet,25217,50\n" for c in codes))
-    finally:
-        store.close()
     return codes
 
 

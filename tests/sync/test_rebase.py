@@ -9,8 +9,7 @@ from datetime import datetime, timedelta, timezone
 from ntm_field.bench.households import generate
 from ntm_field.domain.outbox import ChangeState
 from tests.conftest import FakeClock
-from tests.sync.conftest import server_documents, server_history
-from ntm_field.server.db import open_backend
+from tests.sync.conftest import server_documents, server_history, server_rows
 
 
 def one_household(seed: int = 3):
@@ -19,12 +18,7 @@ def one_household(seed: int = 3):
 
 
 def open_conflicts(server) -> list[tuple]:
-    backend = open_backend(server.db)
-    try:
-        with backend.transaction() as tx:
-            return [tuple(r) for r in tx.all("SELECT household_id, field FROM conflicts WHERE status = 'open'")]
-    finally:
-        backend.close()
+    return server_rows(server, "SELECT household_id, field FROM conflicts WHERE status = 'open'")
 
 
 def test_an_edit_made_while_the_first_is_in_flight_goes_after_it_on_its_revision(server, make_device):

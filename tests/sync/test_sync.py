@@ -5,16 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
-
 from ntm_field.bench.households import generate
-from ntm_field.domain.outbox import ChangeState
 from ntm_field.domain.units import Level
-from ntm_field.server.db import open_backend
-from ntm_field.server.store import ServerStore
 from ntm_field.sync.errors import AuthFailed, Offline, Refused
 from tests.conftest import FakeClock
-from tests.sync.conftest import ENGINES, server_documents, server_history, start_server, stop_server
+from tests.sync.conftest import ENGINES, admin_store, server_documents, server_history, start_server, stop_server
 
 
 def households(count: int, seed: int = 1):
@@ -90,11 +85,8 @@ def test_a_revoked_device_is_wiped_at_next_contact(server, make_device):
     device.store.save_many(households(5))
     device.sync()
     device.store.save_many(households(3, seed=2))
-    store = ServerStore(open_backend(server.db), clock=lambda: datetime.now(timezone.utc), new_id=lambda: "x")
-    try:
+    with admin_store(server) as store:
         store.revoke(device.store.enrolment().device_id)
-    finally:
-        store.close()
     report = device.sync()
     assert isinstance(report.problem, AuthFailed) and report.problem.revoked
     assert device.store.enrolment() is None
