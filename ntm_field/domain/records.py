@@ -102,7 +102,7 @@ class Household:
         Derived from the id so that every device and the server agree on it
         without coordination (devices create households offline).
         """
-        return f"{self.hamlet_code}/{self.id.replace('-', '')[:6].upper()}"
+        return label_code(self.hamlet_code, self.id)
 
     @property
     def survey_year(self) -> int:
@@ -155,3 +155,8 @@ class Household:
                 datetime.fromisoformat(doc["updated_at"]) if doc.get("updated_at") else None
             ),
         )
+
+
+def label_code(hamlet_code: str, household_id: str) -> str:
+    """A household's short label code: its hamlet and the first six hex digits of its id."""
+    return f"{hamlet_code}/{household_id.replace('-', '')[:6].upper()}"

@@ -288,8 +288,12 @@ def decode_cursor(cursor: str | None) -> int:
         raise ValueError("cursor") from None
 
 
-def pull(store: ServerStore, hamlet_codes: list[str], *, after: int, limit: int) -> dict:
-    """Households of the given hamlets stored after revision `after`, oldest first."""
+def pull(store: ServerStore, hamlet_codes: list[str], *, after: int, limit: int, surveyor: bool = False) -> dict:
+    """Households of the given hamlets stored after revision `after`, oldest first.
+
+    With `surveyor` (the `include=surveyor` extension), each change also carries the name of the device
+    that stored the revision (server-owned, outside `data`): a leader's phone counts progress per team
+    member from it, offline. Without it a change has exactly the contract's four fields."""
     if not hamlet_codes:
         return {"changes": [], "cursor": encode_cursor(after), "has_more": False}
     marks = ", ".join("?" * len(hamlet_codes))
@@ -298,14 +302,16 @@ def pull(store: ServerStore, hamlet_codes: list[str], *, after: int, limit: int)
         # the clock's row lock), so the cursor may move up to it without skipping anything.
         last = tx.one("SELECT seq FROM sync_clock WHERE id = 1")[0]
         rows = tx.all(
-            f"SELECT id, rev, deleted, document FROM households WHERE rev > ? AND rev <= ? "
-            f"AND hamlet_code IN ({marks}) ORDER BY rev LIMIT ?",
+            f"SELECT h.id, h.rev, h.deleted, h.document, d.name FROM households h "
+            f"LEFT JOIN devices d ON d.id = h.device_id WHERE h.rev > ? AND h.rev <= ? "
+            f"AND h.hamlet_code IN ({marks}) ORDER BY h.rev LIMIT ?",
             [after, last, *hamlet_codes, limit + 1],
         )
     has_more = len(rows) > limit
     rows = rows[:limit]
     changes = [
         {"id": r[0], "rev": r[1], "deleted": bool(r[2]), "data": None if r[3] is None else json.loads(r[3])}
+        | ({"surveyor": r[4] or ""} if surveyor else {})
         for r in rows
     ]
     cursor_rev = rows[-1][1] if has_more else max(after, last)

@@ -357,7 +357,10 @@ PULLED = _object(
         "rev": {"type": "integer", "minimum": 1},
         "deleted": {"type": "boolean"},
         "data": _nullable(_ref("Household")) | {"description": "null for a deleted household."},
-    }
+        "surveyor": {"type": "string", "description": "With `include=surveyor` only: the name of the device that "
+                     "stored this revision (may be empty)."},
+    },
+    required=["id", "rev", "deleted", "data"],
 )
 PULL_REPLY = _object(
     {

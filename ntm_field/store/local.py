@@ -68,6 +68,17 @@ class HouseholdSummary:
     follow_up_due: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class SurveyorProgress:
+    """One team member's surveyed households in the hamlets a device holds."""
+
+    surveyor: str  # the device name the server gave; "" for this device's own saves
+    surveyed: int
+    fully_covered: int
+    today: int
+    last_day: str
+
+
 class LocalStore:
     """The households of a device, its outbox and the units of its scope."""
 
@@ -278,6 +289,28 @@ class LocalStore:
                 [hamlet_code],
             )
             return [_summary(row) for row in rows]
+
+    def households(self, hamlet_code: str) -> list[Household]:
+        """Every household of a hamlet as the device holds it (for figures computed with the domain)."""
+        with self._connect() as db:
+            rows = db.execute("SELECT document FROM households WHERE hamlet_code = ? ORDER BY id", [hamlet_code])
+            return [Household.from_document(json.loads(row[0])) for row in rows]
+
+    def surveyor_progress(self, hamlet_codes: Iterable[str], *, today: str) -> list[SurveyorProgress]:
+        """Surveyed households per team member (who stored the latest revision; "" = this device),
+        most first: total, fully covered, surveyed on `today` (ISO date) and the last survey day."""
+        codes = list(hamlet_codes)
+        if not codes:
+            return []
+        marks = ", ".join("?" * len(codes))
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT surveyor, count(*), sum(fully_covered), sum(surveyed_on = ?), max(surveyed_on) "
+                f"FROM households WHERE visit_status = 'surveyed' AND hamlet_code IN ({marks}) "
+                f"GROUP BY surveyor ORDER BY count(*) DESC, surveyor",
+                [today, *codes],
+            ).fetchall()
+        return [SurveyorProgress(name, total, fully or 0, on_day or 0, last) for name, total, fully, on_day, last in rows]
 
     def search(self, text: str, *, hamlet_codes: Iterable[str] | None = None, limit: int = 50) -> list[HouseholdSummary]:
         """Households whose names, house number or label code contain every word of `text`.

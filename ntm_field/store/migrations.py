@@ -106,3 +106,10 @@ def m0002_sync_state(db: Database) -> None:
     # waits for that change's answer, then is based on the revision it produced.
     db["outbox"].add_column("sent_at", str)
     db["outbox"].add_column("after_change", str)
+
+
+@MIGRATIONS()
+def m0003_surveyor(db: Database) -> None:
+    """Who stored each household's revision (the server's `surveyor` on a pull; empty for this
+    device's own saves): a leader's phone counts progress per team member from it, offline."""
+    db["households"].add_column("surveyor", str, not_null_default="")

@@ -252,6 +252,8 @@ def apply_pulled(db: Database, changes: Iterable[dict[str, Any]], *, cursor: str
         else:
             write_household(db, Household.from_document(pulled), rev=rev, base_document=to_json(pulled),
                             sync_state=ChangeState.SYNCED, now=now)  # fmt: skip
+        if pulled is not None and isinstance(change.get("surveyor"), str):
+            db.execute("UPDATE households SET surveyor = ? WHERE id = ?", [change["surveyor"][:80], household_id])
         applied += 1
     set_meta(db, CURSOR, cursor)
     return applied

@@ -14,6 +14,7 @@ import json
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -70,13 +71,23 @@ class Transport:
         return self._call("POST", "/api/v1/sync/push", body={"batch_id": batch_id, "changes": changes}, compress=True)
 
     def pull(self, cursor: str | None, limit: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
+        params: dict[str, Any] = {"limit": limit, "include": "surveyor"}  # who stored each revision: for leaders
         if cursor:
             params["cursor"] = cursor
         return self._call("GET", "/api/v1/sync/pull", params=params)
 
     def coverage(self, unit: str | None = None) -> dict[str, Any]:
         return self._call("GET", "/api/v1/coverage", params={"unit": unit} if unit else None)
+
+    def conflicts(self, unit: str | None = None) -> dict[str, Any]:
+        return self._call("GET", "/api/v1/conflicts", params={"unit": unit} if unit else None)
+
+    def resolve(self, conflict_id: str, value: Any) -> dict[str, Any]:
+        return self._call("POST", f"/api/v1/conflicts/{quote(conflict_id, safe='')}/resolve", body={"value": value})
+
+    def enrol_code(self, *, role: str, scope: list[str], uses: int = 1, expires_in_days: int = 7) -> dict[str, Any]:
+        body = {"role": role, "scope": scope, "uses": uses, "expires_in_days": expires_in_days}
+        return self._call("POST", "/api/v1/enrol-codes", body=body)
 
     # ----- one request ---------------------------------------------------------------------
 

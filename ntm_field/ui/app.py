@@ -1,6 +1,7 @@
 """The field app's composition root and router: builds the store, the sync service, the view-models,
 and maps each route to a screen. Routes (deep-linkable): /enrol, / (home), /households,
-/households/new?hamlet=CODE, /household/ID (what a household's QR label opens), /sync, /settings."""
+/households/new?hamlet=CODE, /household/ID (what a household's QR label opens), /sync, /settings; for a leader /team,
+/team/conflicts, /team/invite."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ntm_field.device import device_clock, new_id, open_device_store
 from ntm_field.store import LocalStore
 from ntm_field.sync.engine import SyncEngine
 from ntm_field.sync.enrol import enrol_device
+from ntm_field.sync.leader import LeaderClient
 from ntm_field.sync.service import SyncService
 from ntm_field.ui.context import AppContext
 from ntm_field.ui.i18n import I18n
@@ -24,7 +26,8 @@ from ntm_field.ui.models.home import HomeModel
 from ntm_field.ui.models.households import HouseholdListModel
 from ntm_field.ui.models.settings import SettingsModel
 from ntm_field.ui.models.sync import SyncModel
-from ntm_field.ui.views import enrol, form, home, households, settings, sync
+from ntm_field.ui.models.team import TeamModel
+from ntm_field.ui.views import enrol, form, home, households, settings, sync, team
 
 
 def default_data_dir() -> Path:
@@ -52,6 +55,7 @@ def build_context(store: LocalStore, service: SyncService) -> AppContext:
         form=FormModel(store, i18n, clock=device_clock, new_id=new_id, on_saved=service.saved),
         sync=SyncModel(store, service, i18n),
         settings=SettingsModel(store, i18n),
+        team=TeamModel(store, i18n, client=LeaderClient(store), clock=device_clock, sync_now=service.sync_now),
     )
 
 
@@ -123,6 +127,8 @@ class Router:
             return sync.build(ctx)
         if path == "/settings":
             return settings.build(ctx)
+        if path.startswith("/team") and ctx.team.is_leader:
+            return {"/team/conflicts": team.conflicts, "/team/invite": team.invite}.get(path, team.build)(ctx)
         return home.build(ctx)
 
     def _sync_changed(self) -> None:

@@ -15,6 +15,7 @@ from ntm_field.ui.models.home import HomeModel
 from ntm_field.ui.models.households import HouseholdListModel
 from ntm_field.ui.models.settings import SettingsModel
 from ntm_field.ui.models.sync import SyncModel
+from ntm_field.ui.models.team import TeamModel
 
 
 @dataclass
@@ -29,5 +30,6 @@ class AppContext:
     form: FormModel
     sync: SyncModel
     settings: SettingsModel
+    team: TeamModel
     go: Callable[[str], None] = field(default=lambda route: None)
     refresh: Callable[[], None] = field(default=lambda: None)  # redraw the current screen

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ntm_field.domain import codes
+from ntm_field.ui.dashboard.strings import DASHBOARD
 
 LANGUAGES = ("vi", "en")
 
@@ -122,6 +123,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "form.new": {"vi": "Hộ mới", "en": "New household"},
     "form.edit": {"vi": "Sửa hộ", "en": "Edit household"},
     "form.hamlet": {"vi": "Thôn/ấp", "en": "Hamlet"},
+    "form.where": {"vi": "Thôn/ấp: {hamlet} · Mã hộ: {code}", "en": "Hamlet: {hamlet} · Household code: {code}"},
     "form.head_name": {"vi": "Họ tên chủ hộ", "en": "Head of household"},
     "form.house_no": {"vi": "Số nhà", "en": "House number"},
     "form.address": {"vi": "Địa chỉ (tổ, đường)", "en": "Address (group, street)"},
@@ -187,7 +189,69 @@ CATALOG: dict[str, dict[str, str]] = {
     "settings.sign_out_cancel": {"vi": "Huỷ", "en": "Cancel"},
     "common.percent": {"vi": "{value}%", "en": "{value}%"},
     "common.error": {"vi": "Đã có lỗi; dữ liệu đã lưu vẫn an toàn.", "en": "Something went wrong; saved data is safe."},
+    # team (leader)
+    "nav.team": {"vi": "Tổ", "en": "Team"},
+    "team.title": {"vi": "Độ phủ của tổ", "en": "Team coverage"},
+    "team.offline_note": {
+        "vi": "Tính trên dữ liệu đang có trong máy (kể cả khi không có mạng).",
+        "en": "Computed from the data on this phone (works offline).",
+    },
+    "team.hamlet": {"vi": "{name} ({code})", "en": "{name} ({code})"},
+    "team.visits": {
+        "vi": "Đã khảo sát {surveyed}/{expected} hộ · vắng {absent} · từ chối {refused} · chuyển đi {moved} · nhà trống {vacant}",
+        "en": "Surveyed {surveyed}/{expected} households · absent {absent} · refused {refused} · moved {moved} · vacant {vacant}",
+    },
+    "team.expected_unknown": {"vi": "?", "en": "?"},
+    "team.figure": {"vi": "{label}: {covered}/{eligible} ({rate})", "en": "{label}: {covered}/{eligible} ({rate})"},
+    "team.quality": {
+        "vi": "VNeID mức 1: {level1} · chưa rõ: CCCD {cccd}, VNeID {vneid}, điện thoại {smartphone}, SIM {sim}",
+        "en": "VNeID level 1: {level1} · unknown: ID card {cccd}, VNeID {vneid}, phone {smartphone}, SIM {sim}",
+    },
+    "team.fully": {"vi": "Hộ đạt đủ 4: {n}", "en": "Fully covered households: {n}"},
+    "team.chart": {"vi": "Tỷ lệ 4 chỉ tiêu theo thôn/ấp (%)", "en": "The four rates per hamlet (%)"},
+    "team.chart_legend": {
+        "vi": "Cột theo thứ tự: CCCD, VNeID mức 2, điện thoại thông minh, SIM chữ ký số",
+        "en": "Bars in order: ID card, VNeID level 2, smartphone, SIM with signature",
+    },
+    "team.progress": {"vi": "Tiến độ từng thành viên", "en": "Progress per team member"},
+    "team.progress_row": {
+        "vi": "{name}: {surveyed} hộ (hôm nay {today}), đạt đủ 4: {fully}, gần nhất {last}",
+        "en": "{name}: {surveyed} households ({today} today), fully covered: {fully}, last {last}",
+    },
+    "team.progress_none": {"vi": "Chưa có hộ nào được khảo sát.", "en": "No household surveyed yet."},
+    "team.this_device": {"vi": "Máy này", "en": "This phone"},
+    "team.followups": {"vi": "Hẹn quay lại (theo ngày hẹn)", "en": "Follow-ups (by due date)"},
+    "team.conflicts": {"vi": "Xung đột cần xử lý", "en": "Conflicts to resolve"},
+    "team.conflicts_open": {"vi": "Mở hộp xung đột", "en": "Open the conflict inbox"},
+    "team.conflicts_load": {"vi": "Tải danh sách xung đột", "en": "Load the conflicts"},
+    "team.conflicts_none": {"vi": "Không có xung đột nào đang mở.", "en": "No open conflicts."},
+    "team.conflict_intro": {
+        "vi": "Hai máy sửa cùng một thông tin khác nhau. Chọn giá trị đúng; máy chủ lưu thành bản mới.",
+        "en": "Two phones changed the same detail differently. Choose the right value; the server stores it as a new revision.",
+    },
+    "team.conflict_row": {"vi": "{household} — {field}", "en": "{household} — {field}"},
+    "team.choose": {"vi": "Chọn: {value}", "en": "Choose: {value}"},
+    "team.resolved": {"vi": "Đã xử lý xung đột của {household} (bản {rev}).", "en": "Resolved the conflict of {household} (revision {rev})."},
+    "team.field_deleted": {"vi": "Xoá hộ", "en": "Household deleted"},
+    "team.field_member": {"vi": "Thành viên {name}", "en": "Member {name}"},
+    "team.value_delete": {"vi": "Xoá hộ", "en": "Delete the household"},
+    "team.value_keep": {"vi": "Giữ hộ", "en": "Keep the household"},
+    "team.value_removed": {"vi": "(bỏ thành viên)", "en": "(member removed)"},
+    "team.offline": {"vi": "Không kết nối được máy chủ. Hãy thử lại khi có mạng.", "en": "The server cannot be reached. Try again when online."},
+    "team.not_open": {"vi": "Xung đột này đã được xử lý.", "en": "This conflict was already resolved."},
+    "team.forbidden": {"vi": "Tài khoản này không có quyền làm việc này.", "en": "This account may not do that."},
+    "team.error": {"vi": "Máy chủ từ chối: {code}", "en": "The server refused: {code}"},
+    "team.add_member": {"vi": "Thêm thành viên tổ", "en": "Add a team member"},
+    "team.invite_for": {"vi": "Thôn/ấp của thành viên mới", "en": "Hamlet of the new member"},
+    "team.invite_create": {"vi": "Tạo mã đăng ký", "en": "Create an enrolment code"},
+    "team.invite_intro": {
+        "vi": "Thành viên mới quét mã QR này, hoặc nhập mã bên dưới (dùng một lần, hết hạn {expires}).",
+        "en": "The new member scans this QR code, or types the code below (single use, expires {expires}).",
+    },
+    "team.invite_code": {"vi": "Mã đăng ký: {code}", "en": "Enrolment code: {code}"},
+    "team.invite_qr": {"vi": "Mã QR đăng ký thiết bị", "en": "Device enrolment QR code"},
 }
+CATALOG.update(DASHBOARD)  # the officer dashboard's strings live beside its views
 
 CHECK_SHORT: dict[str, dict[str, str]] = {
     "cccd": {"vi": "CCCD", "en": "ID"},
@@ -261,11 +325,14 @@ def field_label(i18n: I18n, path: str | None) -> str:
     match = re.fullmatch(r"members\[(\d+)\]\.(\w+)", bare)
     if match:
         inner = match.group(2)
-        name = i18n.check(inner) if inner in codes.CHECK_LABELS else _field_name(i18n, inner)
+        name = i18n.check(inner) if inner in codes.CHECK_LABELS else field_name(i18n, inner)
         return f"{i18n.t('sync.field.member', n=int(match.group(1)) + 1, field=name)} ({path})"
     head = bare.split(".")[0].split("[")[0]
-    return f"{_field_name(i18n, head)} ({path})" if f"field.{head}" in CATALOG else path
+    return f"{field_name(i18n, head)} ({path})" if f"field.{head}" in CATALOG else path
 
 
-def _field_name(i18n: I18n, field: str) -> str:
+def field_name(i18n: I18n, field: str) -> str:
+    """A document field's name in words (a check's label for the four checks), else the field itself."""
+    if field in codes.CHECK_LABELS:
+        return i18n.check(field)
     return i18n.t(f"field.{field}") if f"field.{field}" in CATALOG else field

@@ -111,7 +111,8 @@ class Phone:
 
     def see(self, text: str, timeout: float = 15_000) -> None:
         try:
-            self.page.get_by_text(text).first.wait_for(timeout=timeout)
+            # A text, or a group's accessible name (Flutter merges a card's or a selectable text's label).
+            self.page.get_by_text(text).or_(self.page.get_by_label(text)).first.wait_for(timeout=timeout)
         except Exception:
             SHOTS.mkdir(parents=True, exist_ok=True)
             self.page.screenshot(path=SHOTS / f"{self.name}-FAILED.png")  # the whole tall page, for the report

@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 from ntm_field.domain.codes import CHECK_VALUES, COVERED_VALUE, Check
 from ntm_field.domain.indicators import MIN_AGE
+from ntm_field.domain.records import label_code
 from ntm_field.domain.validation import Problem, ValidationError, validate_document
 from ntm_field.store import LocalStore
 from ntm_field.ui.i18n import I18n, field_label
@@ -69,6 +70,11 @@ class FormModel(Observable):
         self.surveyed_on_text = self.surveyed_on.isoformat()
         self.members = [MemberDraft(id=self._member_id())]
         self._reset()
+
+    @property
+    def label_code(self) -> str:
+        """The short code printed on the household's label."""
+        return label_code(self.hamlet_code, self.household_id)
 
     def load(self, household_id: str) -> bool:
         household = self.store.get(household_id)

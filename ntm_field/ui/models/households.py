@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from ntm_field.domain.outbox import ChangeState
@@ -10,6 +11,8 @@ from ntm_field.store import HouseholdSummary, LocalStore
 from ntm_field.ui.models.base import Observable
 
 LIMIT = 200
+# A household label's QR holds `{server}/household/{id}`: pasting or scanning it into search finds that household.
+LINK = re.compile(r"/household/([0-9a-fA-F-]{36})\b")
 
 
 class Filter(StrEnum):
@@ -48,7 +51,11 @@ class HouseholdListModel(Observable):
 
     def refresh(self) -> None:
         hamlets = [u.code for u in self.store.units().values() if u.level is Level.HAMLET]
-        if self.query.strip():
+        link = LINK.search(self.query)
+        if link:
+            found = self.store.get(link.group(1).lower())
+            rows = [r for r in self.store.search(found.label_code, limit=LIMIT) if r.id == found.id] if found else []
+        elif self.query.strip():
             rows = self.store.search(self.query, hamlet_codes=hamlets or None, limit=LIMIT)
         else:
             rows = [row for code in sorted(hamlets) for row in self.store.list_households(code)]

@@ -6,7 +6,6 @@ import flet as ft
 
 from ntm_field.ui.context import AppContext
 
-TABS = ("/", "/households", "/sync", "/settings")
 TOUCH = 48  # px: the smallest touch target in the sun with a thumb
 # Segmented buttons are 40 px high by default: taller segments, text centred, for a thumb.
 TALL = ft.ButtonStyle(padding=ft.Padding.symmetric(vertical=12, horizontal=8))
@@ -14,16 +13,16 @@ TALL = ft.ButtonStyle(padding=ft.Padding.symmetric(vertical=12, horizontal=8))
 
 def navigation(ctx: AppContext, route: str) -> ft.NavigationBar:
     t = ctx.i18n.t
-    selected = max((i for i, r in enumerate(TABS) if route == r or (r != "/" and route.startswith(r))), default=0)
+    tabs = [("/", ft.Icons.HOME, "nav.home"), ("/households", ft.Icons.LIST, "nav.households")]
+    if ctx.team.is_leader:
+        tabs.append(("/team", ft.Icons.GROUPS, "nav.team"))
+    tabs += [("/sync", ft.Icons.SYNC, "nav.sync"), ("/settings", ft.Icons.SETTINGS, "nav.settings")]
+    routes = [r for r, _, _ in tabs]
+    selected = max((i for i, r in enumerate(routes) if route == r or (r != "/" and route.startswith(r))), default=0)
     return ft.NavigationBar(
         selected_index=selected,
-        destinations=[
-            ft.NavigationBarDestination(icon=ft.Icons.HOME, label=t("nav.home")),
-            ft.NavigationBarDestination(icon=ft.Icons.LIST, label=t("nav.households")),
-            ft.NavigationBarDestination(icon=ft.Icons.SYNC, label=t("nav.sync")),
-            ft.NavigationBarDestination(icon=ft.Icons.SETTINGS, label=t("nav.settings")),
-        ],
-        on_change=lambda e: ctx.go(TABS[int(e.control.selected_index)]),
+        destinations=[ft.NavigationBarDestination(icon=icon, label=t(key)) for _, icon, key in tabs],
+        on_change=lambda e: ctx.go(routes[int(e.control.selected_index)]),
     )
 
 

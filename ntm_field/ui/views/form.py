@@ -59,7 +59,7 @@ def build(ctx: AppContext, route: str) -> ft.View:
         navigation_bar=navigation(ctx, "/households"),
         controls=[
             ft.Row([title(t("form.new") if model.is_new else t("form.edit")), sync_chip(ctx)], wrap=True),
-            ft.Text(f"{t('form.hamlet')}: {model.hamlet_code}"),
+            ft.Text(t("form.where", hamlet=model.hamlet_code, code=model.label_code)),
             problem,
             field("head_name", ft.TextField(label=t("form.head_name"), value=model.head_name,
                                             capitalization=ft.TextCapitalization.WORDS,

@@ -1,0 +1,184 @@
+"""A team leader's screens: coverage per hamlet from the device's own data (offline, with the domain's
+indicator function, so it equals the server's figures for the same households), progress per team
+member, follow-ups; and, online, the conflict inbox and enrolment codes for new team members."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ntm_field.domain.codes import Check, VisitStatus
+from ntm_field.domain.indicators import Tally, tally
+from ntm_field.domain.units import Level
+from ntm_field.qr import qr_png
+from ntm_field.store import LocalStore, SurveyorProgress
+from ntm_field.sync.errors import AuthFailed, Offline, Refused, ServerBusy, SyncError
+from ntm_field.sync.leader import Conflict, Invite, LeaderClient
+from ntm_field.ui.i18n import I18n, field_name
+from ntm_field.ui.models.base import Observable
+
+
+@dataclass(frozen=True, slots=True)
+class HamletFigures:
+    """What the server's coverage endpoint reports for a hamlet, computed from the device's store."""
+
+    code: str
+    name: str
+    expected: int | None
+    visits: dict[str, int]  # visit status → households
+    tally: Tally
+
+    @property
+    def surveyed(self) -> int:
+        return self.tally.surveyed
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictRow:
+    """A conflict as the leader reads it: which household, which field, and each competing value."""
+
+    id: str
+    household_id: str
+    household: str  # head name and label code, from the device's copy
+    field: str  # in words
+    values: tuple[tuple[str, Any], ...]  # (value in words, the value itself)
+
+
+class TeamModel(Observable):
+    def __init__(self, store: LocalStore, i18n: I18n, *, client: LeaderClient, clock: Callable[[], datetime],
+                 sync_now: Callable[[], None]):  # fmt: skip
+        super().__init__()
+        self.store, self.i18n, self.client, self.clock, self.sync_now = store, i18n, client, clock, sync_now
+        self.hamlets: list[HamletFigures] = []
+        self.surveyors: list[SurveyorProgress] = []
+        self.conflicts: list[ConflictRow] = []
+        self.conflicts_loaded = False
+        self.invite: Invite | None = None
+        self.invite_png: bytes | None = None
+        self.message: str | None = None  # the last online action's outcome, in words
+
+    @property
+    def is_leader(self) -> bool:
+        enrolment = self.store.enrolment()
+        return enrolment is not None and enrolment.role in ("leader", "admin")
+
+    # ----- offline: the device's own data --------------------------------------------------
+
+    def refresh(self) -> None:
+        units = self.store.units()
+        hamlets = sorted((u for u in units.values() if u.level is Level.HAMLET), key=lambda u: u.code)
+        figures = []
+        for unit in hamlets:
+            households = self.store.households(unit.code)
+            visits = Counter(str(h.visit_status) for h in households)
+            figures.append(HamletFigures(
+                code=unit.code, name=unit.name, expected=unit.expected_households,
+                visits={str(v): visits.get(str(v), 0) for v in VisitStatus}, tally=tally(households),
+            ))  # fmt: skip
+        self.hamlets = figures
+        self.surveyors = self.store.surveyor_progress([h.code for h in figures], today=self.clock().date().isoformat())
+        self.changed()
+
+    def surveyor_name(self, progress: SurveyorProgress) -> str:
+        return progress.surveyor or self.i18n.t("team.this_device")
+
+    def rate_text(self, figures: HamletFigures, check: Check) -> str:
+        figure = figures.tally.figure(check)
+        return self.i18n.t("team.figure", label=self.i18n.check(check.value), covered=figure.covered,
+                           eligible=figure.eligible, rate=self.i18n.percent(figure.rate))  # fmt: skip
+
+    def chart(self) -> list[tuple[str, dict[Check, float]]]:
+        """Per hamlet (short name), the four rates in percent (0 where nobody is eligible)."""
+        return [
+            (h.code, {check: round(100 * (h.tally.figure(check).rate or 0), 1) for check in Check}) for h in self.hamlets
+        ]
+
+    # ----- online: conflicts and new members ----------------------------------------------
+
+    def load_conflicts(self) -> None:
+        """Fetch the open conflicts (blocking: run it off the UI loop)."""
+        try:
+            conflicts = self.client.conflicts()
+        except SyncError as error:
+            self.message = self._problem(error)
+        else:
+            self.conflicts = [self._row(c) for c in conflicts]
+            self.conflicts_loaded = True
+            self.message = None if conflicts else self.i18n.t("team.conflicts_none")
+        self.changed()
+
+    def resolve(self, conflict_id: str, choice: int) -> None:
+        """Resolve a conflict with its `choice`-th competing value, then sync to receive the new revision."""
+        row = next((r for r in self.conflicts if r.id == conflict_id), None)
+        if row is None or not 0 <= choice < len(row.values):
+            return
+        try:
+            rev = self.client.resolve(conflict_id, row.values[choice][1])
+        except SyncError as error:
+            self.message = self._problem(error)
+        else:
+            self.conflicts = [r for r in self.conflicts if r.id != conflict_id]
+            self.message = self.i18n.t("team.resolved", household=row.household, rev=rev)
+            self.sync_now()
+        self.changed()
+
+    def new_invite(self, unit: str) -> None:
+        """A single-use surveyor enrolment code for `unit`, with its QR code (blocking)."""
+        try:
+            invite = self.client.invite([unit])
+        except SyncError as error:
+            self.message = self._problem(error)
+        else:
+            self.invite, self.invite_png = invite, qr_png(invite.link, scale=6)
+            self.message = None
+        self.changed()
+
+    def scope_units(self) -> list[tuple[str, str]]:
+        """(code, name) of the units a new member may be enrolled for: the leader's hamlets."""
+        return [(h.code, h.name) for h in self.hamlets]
+
+    def _row(self, conflict: Conflict) -> ConflictRow:
+        household = self.store.get(conflict.household_id)
+        who = f"{household.head_name} ({household.label_code})" if household else conflict.household_id
+        return ConflictRow(
+            id=conflict.id, household_id=conflict.household_id, household=who,
+            field=self._field(conflict.field, household),
+            values=tuple((self._value(conflict.field, v.value), v.value) for v in conflict.values),
+        )  # fmt: skip
+
+    def _field(self, path: str, household: Any) -> str:
+        if path == "deleted":
+            return self.i18n.t("team.field_deleted")
+        if path.startswith("members[id="):
+            member_id, _, rest = path.removeprefix("members[id=").partition("]")
+            members = household.members if household else ()
+            name = next((m.full_name for m in members if m.id == member_id), member_id)
+            inner = rest.removeprefix(".")
+            return f"{name} · {field_name(self.i18n, inner)}" if inner else self.i18n.t("team.field_member", name=name)
+        return field_name(self.i18n, path)
+
+    def _value(self, path: str, value: Any) -> str:
+        if path == "deleted":
+            return self.i18n.t("team.value_delete" if value else "team.value_keep")
+        if value is None:
+            return self.i18n.t("team.value_removed")
+        if isinstance(value, dict):
+            return str(value.get("full_name") or value.get("id") or "?")
+        check = path.rsplit(".", 1)[-1]
+        if check in {c.value for c in Check} and isinstance(value, str):
+            return self.i18n.value(check, value)
+        return str(value)
+
+    def _problem(self, error: SyncError) -> str:
+        if isinstance(error, Offline | ServerBusy):
+            return self.i18n.t("team.offline")
+        if isinstance(error, AuthFailed):
+            return self.i18n.t("sync.problem.auth_failed")
+        if isinstance(error, Refused) and error.status == 409:
+            return self.i18n.t("team.not_open")
+        if isinstance(error, Refused) and error.status == 403:
+            return self.i18n.t("team.forbidden")
+        return self.i18n.t("team.error", code=getattr(error, "error_code", error.code))

@@ -1,0 +1,180 @@
+"""A team leader's screens: /team (coverage per hamlet, chart, progress per member, follow-ups),
+/team/conflicts (the conflict inbox) and /team/invite (an enrolment QR for a new member)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import flet as ft
+import flet_charts as fch
+
+from ntm_field.domain.codes import Check
+from ntm_field.ui.context import AppContext
+from ntm_field.ui.views.common import TOUCH, navigation, title
+
+# One colour per indicator, the same on every chart (contrast ≥ 4.5:1 on white).
+COLOURS = {Check.CCCD: "#1565C0", Check.VNEID: "#6A1B9A", Check.SMARTPHONE: "#2E7D32", Check.SIM: "#E65100"}
+
+
+def build(ctx: AppContext) -> ft.View:
+    t, model = ctx.i18n.t, ctx.team
+    model.refresh()
+    ctx.home.refresh()
+    cards = [_hamlet_card(ctx, h) for h in model.hamlets]
+    progress = [
+        ft.Text(t("team.progress_row", name=model.surveyor_name(p), surveyed=p.surveyed, today=p.today,
+                  fully=p.fully_covered, last=p.last_day), size=13)  # fmt: skip
+        for p in model.surveyors
+    ] or [ft.Text(t("team.progress_none"))]
+    follow_ups = [
+        ft.TextButton(t("home.followup_row", due=f.due, name=f.head_name, code=f.label_code),
+                      on_click=lambda _, hid=f.household_id: ctx.go(f"/household/{hid}"))  # fmt: skip
+        for f in ctx.home.follow_ups
+    ] or [ft.Text(t("home.followups_none"))]
+    return ft.View(
+        route="/team",
+        padding=12,
+        scroll=ft.ScrollMode.AUTO,
+        navigation_bar=navigation(ctx, "/team"),
+        controls=[
+            title(t("team.title")),
+            ft.Text(t("team.offline_note"), size=12),
+            ft.Row([
+                ft.FilledButton(t("team.conflicts_open"), icon=ft.Icons.MERGE_TYPE, height=TOUCH,
+                                on_click=lambda _: ctx.go("/team/conflicts")),
+                ft.OutlinedButton(t("team.add_member"), icon=ft.Icons.QR_CODE, height=TOUCH,
+                                  on_click=lambda _: ctx.go("/team/invite")),
+            ], wrap=True),
+            *cards,
+            title(t("team.chart")),
+            _chart(ctx),
+            ft.Text(t("team.chart_legend"), size=12),
+            title(t("team.progress")),
+            *progress,
+            title(t("team.followups")),
+            *follow_ups,
+        ],
+    )  # fmt: skip
+
+
+def _hamlet_card(ctx: AppContext, h) -> ft.Card:
+    t, model = ctx.i18n.t, ctx.team
+    vneid = h.tally.figure(Check.VNEID)
+    expected = h.expected if h.expected is not None else t("team.expected_unknown")
+    return ft.Card(
+        content=ft.Container(
+            padding=12,
+            content=ft.Column([
+                ft.Text(t("team.hamlet", name=h.name, code=h.code), weight=ft.FontWeight.BOLD),
+                ft.Text(t("team.visits", surveyed=h.surveyed, expected=expected, **{k: v for k, v in h.visits.items() if k != "surveyed"}), size=13),
+                *[ft.Text(model.rate_text(h, check), size=13, color=COLOURS[check]) for check in Check],
+                ft.Text(t("team.quality", level1=vneid.level1, **{c.value: h.tally.figure(c).unknown for c in Check}), size=12),
+                ft.Text(t("team.fully", n=h.tally.fully_covered), size=13, weight=ft.FontWeight.BOLD),
+            ], spacing=4),
+        )
+    )  # fmt: skip
+
+
+def _chart(ctx: AppContext) -> ft.Control:
+    rows = ctx.team.chart()
+    groups = [
+        fch.BarChartGroup(
+            x=i,
+            rods=[fch.BarChartRod(to_y=rates[check], width=8, color=COLOURS[check], border_radius=0,
+                                  tooltip=f"{ctx.i18n.check_short(check.value)} {rates[check]}%") for check in Check],
+        )  # fmt: skip
+        for i, (_, rates) in enumerate(rows)
+    ]
+    labels = [fch.ChartAxisLabel(value=i, label=ft.Text(code.split("-")[-1], size=11)) for i, (code, _) in enumerate(rows)]
+    return ft.Container(
+        height=220,
+        content=fch.BarChart(
+            groups=groups,
+            min_y=0,
+            max_y=100,
+            interactive=False,
+            left_axis=fch.ChartAxis(label_size=36, labels=[fch.ChartAxisLabel(value=v, label=ft.Text(str(v), size=11))
+                                                           for v in (0, 25, 50, 75, 100)]),  # fmt: skip
+            bottom_axis=fch.ChartAxis(label_size=24, labels=labels),
+            horizontal_grid_lines=fch.ChartGridLines(interval=25, color=ft.Colors.GREY_300, width=1),
+        ),
+    )
+
+
+def conflicts(ctx: AppContext) -> ft.View:
+    t, model = ctx.i18n.t, ctx.team
+
+    async def load(_=None) -> None:
+        await asyncio.to_thread(model.load_conflicts)
+        ctx.refresh()
+
+    def choose(conflict_id: str, index: int):
+        async def handler(_) -> None:
+            await asyncio.to_thread(model.resolve, conflict_id, index)
+            ctx.refresh()
+
+        return handler
+
+    rows = []
+    for row in model.conflicts:
+        rows.append(
+            ft.Card(content=ft.Container(padding=12, content=ft.Column([
+                ft.Text(t("team.conflict_row", household=row.household, field=row.field), weight=ft.FontWeight.BOLD),
+                *[ft.OutlinedButton(t("team.choose", value=text), height=TOUCH,
+                                    on_click=choose(row.id, i))
+                  for i, (text, _) in enumerate(row.values)],
+                ft.TextButton(t("sync.open"), icon=ft.Icons.OPEN_IN_NEW,
+                              on_click=lambda _, h=row.household_id: ctx.go(f"/household/{h}")),
+            ], spacing=6)))
+        )  # fmt: skip
+    return ft.View(
+        route="/team/conflicts",
+        padding=12,
+        scroll=ft.ScrollMode.AUTO,
+        navigation_bar=navigation(ctx, "/team"),
+        controls=[
+            ft.Row([ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("nav.back"), on_click=lambda _: ctx.go("/team")),
+                    title(t("team.conflicts"))]),  # fmt: skip
+            ft.Text(t("team.conflict_intro"), size=13),
+            ft.FilledButton(t("team.conflicts_load"), icon=ft.Icons.REFRESH, height=TOUCH, on_click=load),
+            *([ft.Text(model.message, weight=ft.FontWeight.BOLD)] if model.message else []),
+            *rows,
+        ],
+    )  # fmt: skip
+
+
+def invite(ctx: AppContext) -> ft.View:
+    t, model = ctx.i18n.t, ctx.team
+    model.refresh()
+    units = model.scope_units()
+    chosen = ft.Dropdown(
+        value=units[0][0] if units else None,
+        options=[ft.DropdownOption(key=code, text=f"{name} ({code})") for code, name in units],
+        expand=True,
+    )
+
+    async def create(_) -> None:
+        if chosen.value:
+            await asyncio.to_thread(model.new_invite, chosen.value)
+            ctx.refresh()
+
+    shown = model.invite
+    return ft.View(
+        route="/team/invite",
+        padding=12,
+        scroll=ft.ScrollMode.AUTO,
+        navigation_bar=navigation(ctx, "/team"),
+        controls=[
+            ft.Row([ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("nav.back"), on_click=lambda _: ctx.go("/team")),
+                    title(t("team.add_member"))]),  # fmt: skip
+            ft.Semantics(label=t("team.invite_for"), content=ft.Row([chosen])),
+            ft.FilledButton(t("team.invite_create"), icon=ft.Icons.QR_CODE, height=TOUCH, on_click=create),
+            *([ft.Text(model.message, weight=ft.FontWeight.BOLD)] if model.message else []),
+            *([
+                ft.Text(t("team.invite_intro", expires=shown.expires[:10])),
+                ft.Semantics(label=t("team.invite_qr"), content=ft.Image(src=model.invite_png, width=240, height=240)),
+                ft.Text(t("team.invite_code", code=shown.code), size=20, weight=ft.FontWeight.BOLD),
+                ft.Text(shown.link, size=12),
+            ] if shown and model.invite_png else []),
+        ],
+    )  # fmt: skip

@@ -1,0 +1,79 @@
+"""A team leader in the field app (a real browser): coverage per hamlet, the conflict inbox resolved
+through the API, a new member's enrolment QR that decodes from the screen, and a household found by
+its label's short code and opened by its label's link."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+import zxingcpp
+from PIL import Image
+
+from ntm_field.bench.households import generate
+from tests.e2e.conftest import SHOTS, enrol_code
+from tests.sync.conftest import make_device, server_rows  # noqa: F401  (fixture)
+
+
+def crossed_edit(server, make_device):
+    """Two surveyors change the same household's house number differently: one open conflict."""
+    first, second = make_device(server, scope="25216"), make_device(server, scope="25216")
+    household = next(generate(1, seed=11, hamlets=1, commune="25216"))
+    first.store.save(household)
+    assert first.sync().ok and second.sync().ok
+    first.store.save(replace(household, house_no="12A"))
+    second.store.save(replace(second.store.get(household.id), house_no="12B"))
+    assert first.sync().ok and second.sync().counts()["conflicts"] == 1
+    return household
+
+
+def test_the_leader_reviews_coverage_resolves_a_conflict_and_enrols_a_member(server, make_device, app, phone):
+    household = crossed_edit(server, make_device)
+    phone.open(app.url)
+    phone.type("Địa chỉ máy chủ", server.url)
+    phone.type("Mã đăng ký hoặc liên kết", enrol_code(server, role="leader", scope="25216"))
+    phone.tap(name="Đăng ký")
+    phone.see("Đã đồng bộ · chờ gửi 0")
+
+    phone.tap("tab", name="Tổ")
+    phone.see("Độ phủ của tổ")
+    phone.see("Đã khảo sát 1/200 hộ")  # 25216-01's target is 200 households
+    phone.see("Tiến độ từng thành viên")
+    phone.shot("team")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    phone.page.screenshot(path=SHOTS / "leader-team-full.png", clip={"x": 0, "y": 0, "width": 360, "height": 1900})
+
+    phone.tap(name="Mở hộp xung đột")
+    phone.tap(name="Tải danh sách xung đột")
+    phone.see(f"{household.head_name} ({household.label_code}) — Số nhà")
+    phone.shot("conflicts")
+    phone.tap(name="Chọn: 12A")
+    phone.see("Đã xử lý xung đột")
+    phone.shot("conflict-resolved")
+    [(conflict_status,)] = server_rows(server, "SELECT status FROM conflicts")
+    assert conflict_status == "resolved"
+    # The server's history of the household ends with the resolution: a new revision holding 12A.
+    [(status, document)] = server_rows(
+        server, "SELECT status, document FROM revisions WHERE household_id = ? ORDER BY rev DESC LIMIT 1", [household.id]
+    )
+    assert status == "resolved" and '"house_no":"12A"' in document
+
+    phone.tap("tab", name="Tổ")
+    phone.tap(name="Thêm thành viên tổ")
+    phone.tap(name="Tạo mã đăng ký")
+    phone.see("Mã đăng ký:")
+    shot = phone.shot("invite")
+    decoded = [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(shot.read_bytes())))]
+    assert len(decoded) == 1 and decoded[0].startswith(f"{server.url}/enrol?code=")
+    phone.see(decoded[0].split("code=")[1])  # the code under the QR is the one it holds
+
+    # The label's short code finds the household; the label's link opens it.
+    phone.tap("tab", name="Hộ gia đình")
+    phone.type("Tìm theo tên, số nhà, mã hộ", household.label_code)
+    phone.see(household.head_name)
+    phone.shot("search-label-code")
+    phone.open(f"{app.url}/household/{household.id}")
+    phone.see("Sửa hộ")  # the form of an existing household, the one whose code the label carries
+    phone.see(f"Mã hộ: {household.label_code}")
+    phone.shot("household-from-link")
+    phone.no_crash()
