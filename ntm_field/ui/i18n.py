@@ -242,6 +242,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "team.forbidden": {"vi": "Tài khoản này không có quyền làm việc này.", "en": "This account may not do that."},
     "team.error": {"vi": "Máy chủ từ chối: {code}", "en": "The server refused: {code}"},
     "team.add_member": {"vi": "Thêm thành viên tổ", "en": "Add a team member"},
+    "team.labels": {"vi": "In nhãn hộ {code} (PDF)", "en": "Print household labels {code} (PDF)"},
+    "team.labels_none": {"vi": "Thôn/ấp này chưa có hộ nào để in nhãn.", "en": "This hamlet has no household to label yet."},
     "team.invite_for": {"vi": "Thôn/ấp của thành viên mới", "en": "Hamlet of the new member"},
     "team.invite_create": {"vi": "Tạo mã đăng ký", "en": "Create an enrolment code"},
     "team.invite_intro": {

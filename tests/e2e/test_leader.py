@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from pathlib import Path
 
+import pypdfium2 as pdfium
 import zxingcpp
 from PIL import Image
 
@@ -42,6 +44,14 @@ def test_the_leader_reviews_coverage_resolves_a_conflict_and_enrols_a_member(ser
     phone.shot("team")
     SHOTS.mkdir(parents=True, exist_ok=True)
     phone.page.screenshot(path=SHOTS / "leader-team-full.png", clip={"x": 0, "y": 0, "width": 360, "height": 1900})
+
+    # The hamlet's label sheet downloads; every label's QR opens a household of this server.
+    with phone.page.expect_download(timeout=30_000) as download:
+        phone.tap(name="In nhãn hộ 25216-01 (PDF)")
+    sheet = pdfium.PdfDocument(Path(download.value.path()).read_bytes())
+    links = [b.text for b in zxingcpp.read_barcodes(sheet[0].render(scale=3).to_pil())]
+    assert links == [f"{server.url}/household/{household.id}"]
+    assert download.value.suggested_filename == "nhan-ho-25216-01.pdf"
 
     phone.tap(name="Mở hộp xung đột")
     phone.tap(name="Tải danh sách xung đột")

@@ -13,7 +13,7 @@ from typing import Any
 from ntm_field.domain.codes import Check, VisitStatus
 from ntm_field.domain.indicators import Tally, tally
 from ntm_field.domain.units import Level
-from ntm_field.qr import qr_png
+from ntm_field.qr import household_labels, label_sheet_pdf, qr_png
 from ntm_field.store import LocalStore, SurveyorProgress
 from ntm_field.sync.errors import AuthFailed, Offline, Refused, ServerBusy, SyncError
 from ntm_field.sync.leader import Conflict, Invite, LeaderClient
@@ -135,6 +135,17 @@ class TeamModel(Observable):
             self.invite, self.invite_png = invite, qr_png(invite.link, scale=6)
             self.message = None
         self.changed()
+
+    def label_sheet(self, hamlet_code: str) -> tuple[str, bytes] | None:
+        """(file name, PDF) of the hamlet's household labels, each QR holding the household's link on
+        the server this device is enrolled with; None when the hamlet has no household yet."""
+        enrolment = self.store.enrolment()
+        rows = self.store.list_households(hamlet_code)
+        if enrolment is None or not rows:
+            self.message = self.i18n.t("team.labels_none")
+            self.changed()
+            return None
+        return f"nhan-ho-{hamlet_code}.pdf", label_sheet_pdf(household_labels(rows, enrolment.server))
 
     def scope_units(self) -> list[tuple[str, str]]:
         """(code, name) of the units a new member may be enrolled for: the leader's hamlets."""

@@ -70,9 +70,23 @@ def _hamlet_card(ctx: AppContext, h) -> ft.Card:
                 *[ft.Text(model.rate_text(h, check), size=13, color=COLOURS[check]) for check in Check],
                 ft.Text(t("team.quality", level1=vneid.level1, **{c.value: h.tally.figure(c).unknown for c in Check}), size=12),
                 ft.Text(t("team.fully", n=h.tally.fully_covered), size=13, weight=ft.FontWeight.BOLD),
+                ft.OutlinedButton(t("team.labels", code=h.code), icon=ft.Icons.PRINT, height=TOUCH,
+                                  on_click=_save_labels(ctx, h.code)),
             ], spacing=4),
         )
     )  # fmt: skip
+
+
+def _save_labels(ctx: AppContext, hamlet_code: str):
+    async def handler(_) -> None:
+        sheet = await asyncio.to_thread(ctx.team.label_sheet, hamlet_code)
+        if sheet is None:
+            ctx.refresh()
+            return
+        # A download in the browser; the system's save dialog on a phone or a desktop.
+        await ft.FilePicker().save_file(file_name=sheet[0], src_bytes=sheet[1])
+
+    return handler
 
 
 def _chart(ctx: AppContext) -> ft.Control:

@@ -1,0 +1,296 @@
+"""The officer dashboard's view-models: plain Python, no flet. A test builds them on a real server store.
+
+`DashboardModel` is one browser session: who signed in, which structure, the language, and the
+screens it can produce (`open_unit`, `open_household`, `export`). Views turn the dataclasses
+below into controls; every number they show was formatted here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from ntm_field.domain.codes import Check
+from ntm_field.domain.indicators import eligible_checks
+from ntm_field.ui.i18n import CATALOG, I18n
+
+log = logging.getLogger("ntm_field.dashboard")
+
+STRUCTURES = ("2024", "2025")
+CHECKS = tuple(Check)
+EXPORTS = {  # button → (format, kind)
+    "members_csv": ("csv", "members"),
+    "coverage_csv": ("csv", "coverage"),
+    "xlsx": ("xlsx", "members"),
+}
+
+
+class Source(Protocol):
+    """What the dashboard reads (ntm_field.server.dashboard_source.DashboardSource in the server).
+
+    Failures are exceptions with a `.code` (the API's error codes): `invalid_token`, `token_expired`,
+    `device_revoked`, `role_not_allowed`, `forbidden`, `unknown_unit`, `household_not_found`."""
+
+    def sign_in(self, token: str) -> Any: ...
+    def start_unit(self, device: Any, structure: str) -> str: ...
+    def trail(self, device: Any, unit: str, structure: str) -> list[tuple[str, str]]: ...
+    def coverage(self, device: Any, unit: str | None, structure: str | None) -> dict: ...
+    def progress(self, device: Any, unit: str | None, structure: str | None) -> dict: ...
+    def export(self, device: Any, unit: str | None, fmt: str, kind: str) -> Any: ...
+    def household(self, device: Any, household_id: str) -> Any: ...
+
+
+class DashboardError(Exception):
+    """A failure already put in the user's words (never a traceback)."""
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+# ----- routes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: str  # "home" (start unit), "unit", "household", "sign_in"
+    code: str = ""
+    structure: str = "2024"
+
+
+def parse_route(route: str | None) -> Route:
+    """`/unit/CODE?structure=2025`, `/household/ID`, `/sign-in`; anything else is the start unit."""
+    parts = urlsplit(route or "/")
+    structure = parse_qs(parts.query).get("structure", ["2024"])[0]
+    structure = structure if structure in STRUCTURES else "2024"
+    path = parts.path.rstrip("/")
+    if path.startswith("/unit/") and path.removeprefix("/unit/"):
+        return Route("unit", path.removeprefix("/unit/"), structure)
+    if path.startswith("/household/") and path.removeprefix("/household/"):
+        return Route("household", path.removeprefix("/household/"), structure)
+    if path == "/sign-in":
+        return Route("sign_in", "", structure)
+    return Route("home", "", structure)
+
+
+def unit_route(code: str, structure: str) -> str:
+    return f"/unit/{code}?structure={structure}"
+
+
+# ----- figures -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Indicator:
+    covered: int
+    eligible: int
+    unknown: int
+    rate: float | None
+    level1: int | None = None  # vneid only
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One unit's figures as the coverage report gives them."""
+
+    code: str
+    name: str
+    level: str
+    expected: int | None
+    surveyed: int
+    visits: dict[str, int]
+    indicators: dict[str, Indicator]
+    fully_covered: int
+
+    @classmethod
+    def from_report(cls, report: dict) -> UnitRow:
+        households = report["households"]
+        return cls(
+            code=report["unit"]["code"], name=report["unit"]["name"], level=report["unit"]["level"],
+            expected=households["expected"], surveyed=households["surveyed"],
+            visits={k: households[k] for k in ("absent", "refused", "moved", "vacant")},
+            indicators={
+                c.value: Indicator(f["covered"], f["eligible"], f["unknown"], f["rate"], f.get("level1"))
+                for c in CHECKS for f in [report["indicators"][c.value]]
+            },
+            fully_covered=report["fully_covered_households"],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ProgressDay:
+    date: str
+    surveyed: int
+    covered: dict[str, tuple[int, int]]  # check → (covered, eligible)
+
+
+@dataclass(frozen=True)
+class UnitScreen:
+    structure: str
+    unit: UnitRow
+    children: list[UnitRow]
+    trail: list[tuple[str, str]]  # (code, name), start first, this unit last
+    days: list[ProgressDay]
+    drillable: bool  # whether children are units one can open (hamlets have none)
+
+
+@dataclass(frozen=True)
+class MemberLine:
+    name: str
+    birth_year: int
+    presence: str
+    checks: dict[str, str]  # check → value label, or "không áp dụng" at the member's age
+
+
+@dataclass(frozen=True)
+class HouseholdScreen:
+    id: str
+    label_code: str
+    hamlet: str
+    house_no: str
+    address: str
+    head_name: str
+    visit_status: str
+    surveyed_on: str
+    members: list[MemberLine] = field(default_factory=list)
+
+
+# ----- the session -------------------------------------------------------------------------
+
+
+class DashboardModel:
+    """One browser session of the dashboard (its sign-in lives and dies with the session)."""
+
+    def __init__(self, source: Source, i18n: I18n | None = None):
+        self.source = source
+        self.i18n = i18n or I18n("vi")
+        self.device: Any = None
+        self.structure = "2024"
+        self.pending_route: str | None = None  # where to go after signing in (a label's /household/ID)
+
+    @property
+    def signed_in(self) -> bool:
+        return self.device is not None
+
+    def role_label(self) -> str:
+        return self.i18n.t(f"dash.role.{self.device.role}") if self.device else ""
+
+    # sign-in ----------------------------------------------------------------------------------
+
+    def sign_in(self, token: str) -> str | None:
+        """None when signed in, else the message to show (wrong token, surveyor token, …)."""
+        if not token.strip():
+            return self.i18n.t("dash.error.token_required")
+        try:
+            self.device = self.source.sign_in(token)
+        except Exception as error:  # noqa: BLE001 — every failure becomes a sentence, never a traceback
+            self.device = None
+            return self._message(error)
+        return None
+
+    def sign_out(self) -> None:
+        self.device = None
+
+    def after_sign_in(self) -> str:
+        """The route to open once signed in: what was asked for first, else the start unit."""
+        route, self.pending_route = self.pending_route, None
+        return route or unit_route(self.start_unit(self.structure), self.structure)
+
+    def start_unit(self, structure: str) -> str:
+        return self._call(self.source.start_unit, self.device, structure)
+
+    # screens ------------------------------------------------------------------------------------
+
+    def open_unit(self, code: str | None, structure: str) -> UnitScreen:
+        """The unit's figures, its children's, the breadcrumbs and the daily progress (slow: call
+        it off the UI loop)."""
+        self.structure = structure if structure in STRUCTURES else "2024"
+        code = code or self.start_unit(self.structure)
+        report = self._call(self.source.coverage, self.device, code, self.structure)
+        series = self._call(self.source.progress, self.device, code, self.structure)
+        trail = self._call(self.source.trail, self.device, code, self.structure)
+        unit = UnitRow.from_report(report)
+        children = [UnitRow.from_report(child) for child in report.get("children", [])]
+        days = [
+            ProgressDay(d["date"], d["surveyed"], {c.value: (d[c.value]["covered"], d[c.value]["eligible"]) for c in CHECKS})
+            for d in series["days"]
+        ]
+        return UnitScreen(self.structure, unit, children, trail, days, drillable=unit.level != "hamlet")
+
+    def switch_structure(self, structure: str) -> str:
+        """The route that restarts the drill-down in the other structure."""
+        structure = structure if structure in STRUCTURES else "2024"
+        return unit_route(self.start_unit(structure), structure)
+
+    def open_household(self, household_id: str) -> HouseholdScreen:
+        found = self._call(self.source.household, self.device, household_id)
+        h, t = found.household, self.i18n.t
+        members = []
+        for m in h.members:
+            eligible = eligible_checks(m, h.survey_year)
+            checks = {
+                c.value: self.i18n.value(c.value, m.check(c)) if c in eligible else t("dash.household.not_applicable")
+                for c in CHECKS
+            }
+            members.append(MemberLine(m.full_name, m.birth_year, self.i18n.presence(str(m.presence)), checks))
+        return HouseholdScreen(
+            id=h.id, label_code=h.label_code, hamlet=f"{found.hamlet_name} ({h.hamlet_code})", house_no=h.house_no or "—",
+            address=h.address or "—", head_name=h.head_name, visit_status=self.i18n.visit_status(str(h.visit_status)),
+            surveyed_on=h.surveyed_on.isoformat(), members=members,
+        )  # fmt: skip
+
+    def export(self, unit: str, button: str) -> tuple[str, bytes]:
+        """(file name, bytes) of one export button for the unit (slow: off the UI loop)."""
+        fmt, kind = EXPORTS[button]
+        exported = self._call(self.source.export, self.device, unit, fmt, kind)
+        return exported.file_name, exported.content
+
+    # formatting (every figure with its denominator; never a bare percentage) ----------------------
+
+    def households_text(self, row: UnitRow) -> str:
+        expected = "—" if row.expected is None else str(row.expected)
+        return self.i18n.t("dash.cell.households", surveyed=row.surveyed, expected=expected)
+
+    def indicator_text(self, figure: Indicator) -> str:
+        return self.i18n.t("dash.cell.indicator", covered=figure.covered, eligible=figure.eligible,
+                           rate=self.i18n.percent(figure.rate))  # fmt: skip
+
+    def indicator_detail(self, check: str, figure: Indicator) -> str:
+        if check == Check.VNEID.value:
+            return self.i18n.t("dash.cell.vneid_detail", level1=figure.level1 or 0, unknown=figure.unknown)
+        return self.i18n.t("dash.cell.unknown", unknown=figure.unknown)
+
+    def visits_text(self, row: UnitRow) -> str:
+        return self.i18n.t("dash.visits", **row.visits)
+
+    def level_label(self, level: str) -> str:
+        return self.i18n.t(f"dash.level.{level}")
+
+    def day_text(self, day: ProgressDay) -> list[str]:
+        return [day.date, str(day.surveyed), *(f"{day.covered[c.value][0]}/{day.covered[c.value][1]}" for c in CHECKS)]
+
+    # errors -----------------------------------------------------------------------------------
+
+    def _call(self, method, *args):
+        if self.device is None:
+            raise DashboardError(self.i18n.t("dash.error.sign_in_first"), "signed_out")
+        try:
+            return method(*args)
+        except DashboardError:
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise DashboardError(self._message(error), getattr(error, "code", None)) from None
+
+    def _message(self, error: Exception) -> str:
+        code = getattr(error, "code", None)
+        key = f"dash.error.{code}"
+        if isinstance(code, str) and key in CATALOG:
+            return self.i18n.t(key)
+        # the type only: messages of database errors can quote personal data
+        log.error("dashboard: unexpected %s", type(error).__name__)
+        return self.i18n.t("dash.error.other")
+
+
+__all__ = ["DashboardModel", "DashboardError", "Route", "parse_route", "unit_route", "UnitRow", "UnitScreen"]
