@@ -42,6 +42,7 @@ def test_the_leader_reviews_coverage_resolves_a_conflict_and_enrols_a_member(ser
     phone.see("Đã khảo sát 1/200 hộ")  # 25216-01's target is 200 households
     phone.see("Tiến độ từng thành viên")
     phone.shot("team")
+    assert phone.unlabelled() == []
     SHOTS.mkdir(parents=True, exist_ok=True)
     phone.page.screenshot(path=SHOTS / "leader-team-full.png", clip={"x": 0, "y": 0, "width": 360, "height": 1900})
 
@@ -57,6 +58,7 @@ def test_the_leader_reviews_coverage_resolves_a_conflict_and_enrols_a_member(ser
     phone.tap(name="Tải danh sách xung đột")
     phone.see(f"{household.head_name} ({household.label_code}) — Số nhà")
     phone.shot("conflicts")
+    assert phone.unlabelled() == []
     phone.tap(name="Chọn: 12A")
     phone.see("Đã xử lý xung đột")
     phone.shot("conflict-resolved")
@@ -73,6 +75,7 @@ def test_the_leader_reviews_coverage_resolves_a_conflict_and_enrols_a_member(ser
     phone.tap(name="Tạo mã đăng ký")
     phone.see("Mã đăng ký:")
     shot = phone.shot("invite")
+    assert phone.unlabelled() == []
     decoded = [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(shot.read_bytes())))]
     assert len(decoded) == 1 and decoded[0].startswith(f"{server.url}/enrol?code=")
     phone.see(decoded[0].split("code=")[1])  # the code under the QR is the one it holds

@@ -77,6 +77,11 @@ def _hamlet_card(ctx: AppContext, h) -> ft.Card:
     )  # fmt: skip
 
 
+def _back(ctx: AppContext) -> ft.Control:
+    # A screen reader reads the button's label; an icon's tooltip is not read as its name.
+    return ft.TextButton(ctx.i18n.t("nav.back"), icon=ft.Icons.ARROW_BACK, height=TOUCH, on_click=lambda _: ctx.go("/team"))
+
+
 def _save_labels(ctx: AppContext, hamlet_code: str):
     async def handler(_) -> None:
         sheet = await asyncio.to_thread(ctx.team.label_sheet, hamlet_code)
@@ -147,7 +152,7 @@ def conflicts(ctx: AppContext) -> ft.View:
         scroll=ft.ScrollMode.AUTO,
         navigation_bar=navigation(ctx, "/team"),
         controls=[
-            ft.Row([ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("nav.back"), on_click=lambda _: ctx.go("/team")),
+            ft.Row([_back(ctx),
                     title(t("team.conflicts"))]),  # fmt: skip
             ft.Text(t("team.conflict_intro"), size=13),
             ft.FilledButton(t("team.conflicts_load"), icon=ft.Icons.REFRESH, height=TOUCH, on_click=load),
@@ -179,7 +184,7 @@ def invite(ctx: AppContext) -> ft.View:
         scroll=ft.ScrollMode.AUTO,
         navigation_bar=navigation(ctx, "/team"),
         controls=[
-            ft.Row([ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("nav.back"), on_click=lambda _: ctx.go("/team")),
+            ft.Row([_back(ctx),
                     title(t("team.add_member"))]),  # fmt: skip
             ft.Semantics(label=t("team.invite_for"), content=ft.Row([chosen])),
             ft.FilledButton(t("team.invite_create"), icon=ft.Icons.QR_CODE, height=TOUCH, on_click=create),
