@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--uses", type=int, default=1, help="how many devices may use it (default 1)")
     code.add_argument("--expires", default="7d", help="validity: 7d, 12h, 30m (default 7d)")
     code.add_argument("--url", help="the server's public address for the enrolment link")
+    code.add_argument("--qr", type=Path, metavar="FILE.png", help="also write a QR code of the enrolment link")
     code.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     _db_option(code)
     code.set_defaults(handler=_admin_enrol_code)
@@ -95,10 +96,39 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--json", action="store_true", help="print one JSON object of counts and nothing else")
     sync.set_defaults(handler=_sync)
 
+    labels = commands.add_parser("labels", help="print a PDF sheet of QR labels, one per household of a hamlet")
+    labels.add_argument("--hamlet", required=True, metavar="CODE", help="the hamlet's code, e.g. 25216-03")
+    labels.add_argument("--out", required=True, type=Path, metavar="FILE.pdf", help="where to write the PDF")
+    source = labels.add_mutually_exclusive_group(required=True)
+    source.add_argument("--db", metavar="URL", help="the server's database: sqlite:///path.db or postgresql://…")
+    source.add_argument("--data", type=Path, metavar="DIR", help="a device's data directory")
+    labels.add_argument("--url", metavar="BASE", help="the links' address (default: NTM_PUBLIC_URL or the "
+                        "server's address with --db, the device's server with --data)")  # fmt: skip
+    labels.set_defaults(handler=_labels)
+
+    export = commands.add_parser("export", help="write the export the API serves (CSV or XLSX) to a file")
+    export.add_argument("--unit", required=True, metavar="CODE", help="the unit: province, district, commune or hamlet")
+    export.add_argument("--format", required=True, choices=["csv", "xlsx"], help="xlsx holds both sheets")
+    export.add_argument("--kind", choices=["members", "coverage"], default="members",
+                        help="one row per member, or per unit (CSV only; default members)")  # fmt: skip
+    export.add_argument("--out", required=True, type=Path, metavar="FILE", help="where to write the file")
+    _db_option(export)
+    export.set_defaults(handler=_export)
+
     bench = commands.add_parser("bench", help="measure the product's speed next to baselines")
     bench.add_argument("--quick", action="store_true", help="small sizes (under a minute): a smoke run")
     bench.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(handler=_bench)
+
+    demo = commands.add_parser(
+        "demo", help="run everything on an embedded SQLite with a generated province, and print its URLs"
+    )
+    demo.add_argument("--port", type=int, default=8080,
+                      help="the endpoint's port; the two field apps take the next two (default 8080)")  # fmt: skip
+    demo.add_argument("--data", type=Path, default=Path("demo-data"), metavar="DIR",
+                      help="wiped and seeded afresh on each run (default ./demo-data)")  # fmt: skip
+    demo.add_argument("--seed", type=int, default=2024, help="the generator's seed (default 2024)")
+    demo.set_defaults(handler=_demo)
     return parser
 
 
@@ -199,7 +229,51 @@ def _admin_enrol_code(args: argparse.Namespace) -> int:
     else:
         print(f"code: {created.code}\nlink: {link}\nrole: {created.role}\nscope: {', '.join(created.scope)}\n"
               f"expires: {payload['expires']}")  # fmt: skip
+    if args.qr is not None:
+        from ntm_field.qr import qr_png
+
+        # after printing: should the file fail, the code shown is still valid
+        _write_bytes(args.qr, qr_png(link))
+        if not args.json:
+            print(f"qr: {args.qr}")
     return 0
+
+
+def _labels(args: argparse.Namespace) -> int:
+    from ntm_field.qr import label_sheet_pdf
+
+    if args.db is not None:
+        labels = _server_admin().hamlet_labels(args.hamlet, db=args.db, url=args.url)
+    else:
+        from ntm_field.device import STORE_FILE
+        from ntm_field.qr.labels import NothingToLabel, device_labels
+
+        if not (args.data / STORE_FILE).is_file():  # a read: never create an empty store
+            raise CommandError(f"{args.data}: no device store here ({STORE_FILE})")
+        store = _device_store(args.data)
+        try:
+            labels = device_labels(store, args.hamlet, base_url=args.url)
+        except NothingToLabel as error:
+            raise CommandError(str(error)) from None
+        finally:
+            store.close()
+    _write_bytes(args.out, label_sheet_pdf(labels))
+    print(f"wrote {len(labels)} labels to {args.out}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    exported = _server_admin().export(unit=args.unit, format=args.format, kind=args.kind, db=args.db)
+    _write_bytes(args.out, exported.content)
+    print(f"wrote {args.out} ({len(exported.content)} bytes)")
+    return 0
+
+
+def _write_bytes(path: Path, content: bytes) -> None:
+    try:
+        path.write_bytes(content)
+    except OSError as error:
+        raise CommandError(f"{path}: {error.strerror}") from None
 
 
 def _admin_revoke(args: argparse.Namespace) -> int:
@@ -302,3 +376,14 @@ def _bench(args: argparse.Namespace) -> int:
     from ntm_field.bench import run
 
     return run(quick=args.quick, json_path=args.json)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        from ntm_field.demo.run import DemoError, run
+    except ImportError:
+        raise CommandError("the demo needs the server extra: pip install 'ntm-field[server]'") from None
+    try:
+        return run(port=args.port, data_dir=args.data, seed=args.seed)
+    except DemoError as error:
+        raise CommandError(str(error)) from None

@@ -26,7 +26,7 @@ def test_help_lists_the_commands():
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", [["units"], ["units", "check"], ["bench"]])
+@pytest.mark.parametrize("command", [["units"], ["units", "check"], ["bench"], ["labels"], ["export"]])
 def test_every_command_has_help(command):
     result = ntm(*command, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout

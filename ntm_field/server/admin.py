@@ -10,12 +10,19 @@ from pathlib import Path
 
 import uvicorn
 
-from ntm_field.domain.units import UnitsFileError
+from ntm_field.domain.units import Level, UnitsFileError
+from ntm_field.qr import Label, household_labels
+from ntm_field.server import errors
 from ntm_field.server.app import Settings, create_app, enrol_link
 from ntm_field.server.db import DatabaseUrlError, open_backend
-from ntm_field.server.store import ROLES, EnrolCode, ServerStore
+from ntm_field.server.reports import ExportFile, export_file, households_of
+from ntm_field.server.store import ROLES, Device, EnrolCode, ServerStore
 
 DURATION = re.compile(r"(\d{1,4})([dhm])")
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
+# The command line acts as an admin without a token: no device row is created per command,
+# and the audit log names the actor "cli", as for the other admin commands.
+CLI_ADMIN = Device(id="cli", name="command line", role="admin", scope=())
 
 
 class AdminError(Exception):
@@ -106,8 +113,12 @@ def enrol_code(
         created = store.create_enrol_code(role=role, scope=scope, uses=uses, expires_in=lifetime, created_by="cli")
     finally:
         store.close()
-    base = url or os.environ.get("NTM_PUBLIC_URL", "http://127.0.0.1:8080")
-    return created, enrol_link(base, created.code)
+    return created, enrol_link(public_url(url), created.code)
+
+
+def public_url(given: str | None) -> str:
+    """--url, else NTM_PUBLIC_URL, else the server's default address: the base of the links printed."""
+    return given or os.environ.get("NTM_PUBLIC_URL", DEFAULT_PUBLIC_URL)
 
 
 def revoke(device_id: str, *, db: str | None) -> None:
@@ -123,5 +134,34 @@ def recompute(*, db: str | None) -> int:
     store = open_store(db)
     try:
         return store.recompute(actor="cli")
+    finally:
+        store.close()
+
+
+def hamlet_labels(hamlet: str, *, db: str | None, url: str | None) -> list[Label]:
+    """The labels of the current households of a hamlet, by label code; links on `public_url(url)`."""
+    store = open_store(db)
+    try:
+        known = any(
+            (unit := store.tree(structure).units.get(hamlet)) is not None and unit.level is Level.HAMLET
+            for structure in ("2024", "2025")
+        )
+        if not known:
+            raise AdminError(f"--hamlet: unknown hamlet {hamlet}")
+        households = list(households_of(store, [hamlet]))
+    finally:
+        store.close()
+    if not households:
+        raise AdminError(f"--hamlet: hamlet {hamlet} has no households yet")
+    return household_labels(households, public_url(url))
+
+
+def export(*, unit: str, format: str, kind: str, db: str | None) -> ExportFile:
+    """The export the API serves for `unit`, made as the admin (audited as "cli")."""
+    store = open_store(db)
+    try:
+        return export_file(store, CLI_ADMIN, unit=unit, format=format, kind=kind)
+    except errors.ApiError as error:
+        raise AdminError(f"--{error.field or 'unit'}: {error.message}") from None
     finally:
         store.close()

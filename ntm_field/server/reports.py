@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 
 from openpyxl import Workbook
@@ -13,7 +14,13 @@ from openpyxl import Workbook
 from ntm_field.domain.codes import Check
 from ntm_field.domain.indicators import Tally, tally_household
 from ntm_field.domain.records import Household
-from ntm_field.server.store import ServerStore
+from ntm_field.server import errors
+from ntm_field.server.coverage import coverage_report, scoped_unit
+from ntm_field.server.store import Device, ServerStore
+
+CSV = "text/csv; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_ROLES = ("leader", "officer", "admin")
 
 
 def households_of(store: ServerStore, hamlet_codes: list[str]) -> Iterator[Household]:
@@ -119,3 +126,40 @@ def to_xlsx(sheets: list[tuple[str, list[tuple[str, str]], list[dict]]]) -> byte
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    file_name: str
+    media_type: str
+    content: bytes
+
+
+def export_file(store: ServerStore, device: Device, *, unit: str | None, format: str, kind: str = "members") -> ExportFile:
+    """The export `GET /api/v1/export` serves and `ntm-field export` writes, audited.
+
+    `kind=members`: one row per member; `kind=coverage`: one row per unit down to the hamlets;
+    `format=xlsx` ignores `kind` and holds both sheets. Rows carry records and figures only:
+    no token, code or hash column exists to leak.
+    """
+    if device.role not in EXPORT_ROLES:
+        raise errors.Forbidden("exports are for leaders, officers and admins")
+    if format not in ("csv", "xlsx"):
+        raise errors.Invalid("format must be csv or xlsx", field="format")
+    if kind not in ("members", "coverage"):
+        raise errors.Invalid("kind must be members or coverage", field="kind")
+    rollup, code, hamlets = scoped_unit(store, device, unit=unit, structure=None)
+    store.audit(device.id, "export", code, {"format": format, "kind": kind})
+    name = f"ntm-{code}-{kind if format == 'csv' else 'export'}.{format}"
+
+    def members() -> list[dict]:
+        return list(member_rows(households_of(store, hamlets)))
+
+    def coverage() -> list[dict]:
+        return list(coverage_rows(coverage_report(store, device, unit=code, structure=rollup.structure, depth=10)))
+
+    if format == "xlsx":
+        sheets = [("Thành viên", MEMBER_HEADERS, members()), ("Độ phủ", COVERAGE_HEADERS, coverage())]
+        return ExportFile(name, XLSX, to_xlsx(sheets))
+    headers, rows = (MEMBER_HEADERS, members()) if kind == "members" else (COVERAGE_HEADERS, coverage())
+    return ExportFile(name, CSV, to_csv(headers, iter(rows)))

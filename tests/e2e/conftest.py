@@ -108,6 +108,11 @@ class Phone:
         self.page.wait_for_timeout(100)
         box.fill(text)
         self.page.wait_for_timeout(200)
+        if box.input_value() != text:
+            # Flutter's text field sometimes misses a fill (seen with a code holding "/"): type it key by key.
+            box.press("Control+a")
+            box.press_sequentially(text, delay=40)
+            self.page.wait_for_timeout(300)
 
     def see(self, text: str, timeout: float = 15_000) -> None:
         try:

@@ -20,17 +20,17 @@ from tests.sync.conftest import make_device, server_rows  # noqa: F401  (fixture
 def crossed_edit(server, make_device):
     """Two surveyors change the same household's house number differently: one open conflict."""
     first, second = make_device(server, scope="25216"), make_device(server, scope="25216")
-    household = next(generate(1, seed=11, hamlets=1, commune="25216"))
-    first.store.save(household)
+    household, *others = generate(4, seed=11, hamlets=1, commune="25216")
+    first.store.save_many([household, *others])
     assert first.sync().ok and second.sync().ok
     first.store.save(replace(household, house_no="12A"))
     second.store.save(replace(second.store.get(household.id), house_no="12B"))
     assert first.sync().ok and second.sync().counts()["conflicts"] == 1
-    return household
+    return household, others
 
 
 def test_the_leader_reviews_coverage_resolves_a_conflict_and_enrols_a_member(server, make_device, app, phone):
-    household = crossed_edit(server, make_device)
+    household, others = crossed_edit(server, make_device)
     phone.open(app.url)
     phone.type("Địa chỉ máy chủ", server.url)
     phone.type("Mã đăng ký hoặc liên kết", enrol_code(server, role="leader", scope="25216"))
@@ -39,7 +39,7 @@ def test_the_leader_reviews_coverage_resolves_a_conflict_and_enrols_a_member(ser
 
     phone.tap("tab", name="Tổ")
     phone.see("Độ phủ của tổ")
-    phone.see("Đã khảo sát 1/200 hộ")  # 25216-01's target is 200 households
+    phone.see("Đã khảo sát 4/200 hộ")  # 25216-01's target is 200 households
     phone.see("Tiến độ từng thành viên")
     phone.shot("team")
     assert phone.unlabelled() == []
@@ -51,7 +51,7 @@ def test_the_leader_reviews_coverage_resolves_a_conflict_and_enrols_a_member(ser
         phone.tap(name="In nhãn hộ 25216-01 (PDF)")
     sheet = pdfium.PdfDocument(Path(download.value.path()).read_bytes())
     links = [b.text for b in zxingcpp.read_barcodes(sheet[0].render(scale=3).to_pil())]
-    assert links == [f"{server.url}/household/{household.id}"]
+    assert sorted(links) == sorted(f"{server.url}/household/{h.id}" for h in (household, *others))
     assert download.value.suggested_filename == "nhan-ho-25216-01.pdf"
 
     phone.tap(name="Mở hộp xung đột")
@@ -70,6 +70,17 @@ def test_the_leader_reviews_coverage_resolves_a_conflict_and_enrols_a_member(ser
     )
     assert status == "resolved" and '"house_no":"12A"' in document
 
+    # The label's short code finds the household; the label's link opens it.
+    phone.tap("tab", name="Hộ gia đình")
+    phone.see(others[-1].head_name)  # the list is drawn: every household before searching
+    phone.type("Tìm theo tên, số nhà, mã hộ", household.label_code)
+    phone.see(household.head_name)
+    phone.shot("search-label-code")
+    assert all(phone.page.get_by_text(o.head_name).count() == 0 for o in others if o.head_name != household.head_name)
+    phone.open(f"{app.url}/household/{household.id}")
+    phone.see("Sửa hộ")  # the form of an existing household, the one whose code the label carries
+    phone.see(f"Mã hộ: {household.label_code}")
+    phone.shot("household-from-link")
     phone.tap("tab", name="Tổ")
     phone.tap(name="Thêm thành viên tổ")
     phone.tap(name="Tạo mã đăng ký")
@@ -80,13 +91,4 @@ def test_the_leader_reviews_coverage_resolves_a_conflict_and_enrols_a_member(ser
     assert len(decoded) == 1 and decoded[0].startswith(f"{server.url}/enrol?code=")
     phone.see(decoded[0].split("code=")[1])  # the code under the QR is the one it holds
 
-    # The label's short code finds the household; the label's link opens it.
-    phone.tap("tab", name="Hộ gia đình")
-    phone.type("Tìm theo tên, số nhà, mã hộ", household.label_code)
-    phone.see(household.head_name)
-    phone.shot("search-label-code")
-    phone.open(f"{app.url}/household/{household.id}")
-    phone.see("Sửa hộ")  # the form of an existing household, the one whose code the label carries
-    phone.see(f"Mã hộ: {household.label_code}")
-    phone.shot("household-from-link")
     phone.no_crash()
