@@ -13,6 +13,7 @@ import time
 import uuid
 import zlib
 from collections import deque
+from contextlib import asynccontextmanager
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -25,6 +26,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from ntm_field import __version__
 from ntm_field.server import errors
@@ -86,12 +88,14 @@ class RateLimited(errors.ApiError):
         self.retry_after = retry_after
 
 
-def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
-    """Build the app; the store is opened (and migrated) here, never at import time."""
+def create_app(settings: Settings, store: ServerStore | None = None, *, dashboard: bool = True) -> FastAPI:
+    """Build the app; the store is opened (and migrated) here, never at import time. With `dashboard`,
+    the officer dashboard (a Flet web app, ntm_field/ui/dashboard) is served under `/`."""
     if store is None:
         store = ServerStore(open_backend(settings.database_url), clock=settings.clock, new_id=settings.new_id)
         store.migrate()
-    app = FastAPI(title="ntm-field central endpoint", version=__version__)
+    pages = _dashboard(store) if dashboard else None
+    app = FastAPI(title="ntm-field central endpoint", version=__version__, lifespan=_lifespan(pages))
     # Pull pages are mostly repeated keys and codes: compressed answers cost a rural downlink ~6× less.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.state.store = store
@@ -216,12 +220,13 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         device: DeviceDep,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+        include: Annotated[str | None, Query(pattern="^surveyor$")] = None,
     ) -> dict:
         try:
             after = decode_cursor(cursor)
         except ValueError:
             raise errors.Invalid("the cursor is not one this server gave", field="cursor") from None
-        return pull(store, hamlets_in_scope(store, device), after=after, limit=limit)
+        return pull(store, hamlets_in_scope(store, device), after=after, limit=limit, surveyor=include == "surveyor")
 
     @app.get("/api/v1/coverage", **docs.ROUTES["coverage"])
     def coverage(
@@ -272,31 +277,48 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
         kind: Annotated[str, Query(pattern="^(members|coverage)$")] = "members",
     ) -> Response:
-        if device.role == "surveyor":
-            raise errors.Forbidden("exports are for leaders, officers and admins")
-        rollup, code, hamlets = scoped_unit(store, device, unit=unit, structure=None)
-        coverage = lambda: list(reports.coverage_rows(  # noqa: E731
-            coverage_report(store, device, unit=code, structure=rollup.structure, depth=10)))
-        members = lambda: list(reports.member_rows(reports.households_of(store, hamlets)))  # noqa: E731
-        store.audit(device.id, "export", code, {"format": format, "kind": kind})
-        name = f"ntm-{code}-{kind if format == 'csv' else 'export'}.{format}"
-        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-        if format == "xlsx":
-            content = reports.to_xlsx([
-                ("Thành viên", reports.MEMBER_HEADERS, members()),
-                ("Độ phủ", reports.COVERAGE_HEADERS, coverage()),
-            ])  # fmt: skip
-            return Response(content, media_type=XLSX, headers=disposition)
-        headers, rows = (
-            (reports.MEMBER_HEADERS, members()) if kind == "members" else (reports.COVERAGE_HEADERS, coverage())
-        )
-        return Response(reports.to_csv(headers, iter(rows)), media_type="text/csv; charset=utf-8", headers=disposition)
+        exported = reports.export_file(store, device, unit=unit, format=format, kind=kind)
+        disposition = {"Content-Disposition": f'attachment; filename="{exported.file_name}"'}
+        return Response(exported.content, media_type=exported.media_type, headers=disposition)
 
     docs.install(app)
+    if pages is not None:
+        app.router.routes.append(_PublicPages("/", app=pages.asgi))  # last: the API's routes answer first
     return app
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+def _dashboard(store: ServerStore):
+    """The dashboard app reading this store in process (imported here: flet lives in the ui layer)."""
+    from ntm_field.server.dashboard_source import DashboardSource
+    from ntm_field.ui.dashboard.app import dashboard_app
+
+    return dashboard_app(DashboardSource(store))
+
+
+def _lifespan(pages):
+    """Start and stop Flet's session manager with the server (a mounted app gets no lifespan of its own)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        if pages is not None:
+            await pages.start()
+        try:
+            yield
+        finally:
+            if pages is not None:
+                await pages.stop()
+
+    return lifespan
+
+
+class _PublicPages(Mount):
+    """The dashboard under `/`, but never for `/api/…`: an unknown API path or a wrong method keeps
+    the router's own 404/405 in the contract's error shape instead of the dashboard's page."""
+
+    def matches(self, scope):
+        if scope["type"] in ("http", "websocket") and scope["path"].startswith("/api/"):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 def current_device(request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None) -> Device:

@@ -23,7 +23,7 @@ DASHBOARD: dict[str, dict[str, str]] = {
     "dash.role.officer": {"vi": "Cán bộ", "en": "Officer"},
     "dash.role.leader": {"vi": "Tổ trưởng", "en": "Team leader"},
     "dash.role.admin": {"vi": "Quản trị viên", "en": "Administrator"},
-    "dash.language": {"vi": "Xem bằng tiếng Anh (English)", "en": "View in Vietnamese (Tiếng Việt)"},
+    "dash.language": {"vi": "Tiếng Anh", "en": "Tiếng Việt"},  # the other language, named as its readers name it
     # errors
     "dash.error.token_required": {"vi": "Hãy nhập mã truy cập.", "en": "Enter an access token."},
     "dash.error.invalid_token": {
