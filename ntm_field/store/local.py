@@ -21,6 +21,7 @@ from sqlite_utils import Database
 
 from ntm_field.domain.codes import Check
 from ntm_field.domain.device import Enrolment
+from ntm_field.domain.indicators import Figure, Tally
 from ntm_field.domain.outbox import ChangeResult, ChangeState, OutboxChange, RejectedChange
 from ntm_field.domain.records import Household
 from ntm_field.domain.text import fold
@@ -296,6 +297,28 @@ class LocalStore:
             rows = db.execute("SELECT document FROM households WHERE hamlet_code = ? ORDER BY id", [hamlet_code])
             return [Household.from_document(json.loads(row[0])) for row in rows]
 
+    def hamlet_figures(self, hamlet_code: str) -> tuple[dict[str, int], Tally]:
+        """Households per visit status and the hamlet's tally: sums of the per-household tallies the
+        domain computed when each household was written (what the server's counters hold too)."""
+        sums = [f"sum({c})" for c in FIGURE_COLUMNS]
+        with self._connect() as db:
+            visits = dict(db.execute(
+                "SELECT visit_status, count(*) FROM households WHERE hamlet_code = ? GROUP BY visit_status", [hamlet_code]
+            ).fetchall())  # fmt: skip
+            row = db.execute(
+                f"SELECT {', '.join(sums)} FROM households WHERE hamlet_code = ? AND visit_status = 'surveyed'", [hamlet_code]
+            ).fetchone()
+        total = dict(zip(FIGURE_COLUMNS, (value or 0 for value in row), strict=True))
+        figures = {
+            check.value: Figure(covered=total[f"{check.value}_covered"], eligible=total[f"{check.value}_eligible"],
+                                unknown=total[f"{check.value}_unknown"],
+                                level1=total["vneid_level1"] if check is Check.VNEID else 0)
+            for check in Check
+        }  # fmt: skip
+        tally = Tally(households=sum(visits.values()), surveyed=visits.get("surveyed", 0),
+                      fully_covered=total["fully_covered"], **figures)  # fmt: skip
+        return visits, tally
+
     def surveyor_progress(self, hamlet_codes: Iterable[str], *, today: str) -> list[SurveyorProgress]:
         """Surveyed households per team member (who stored the latest revision; "" = this device),
         most first: total, fully covered, surveyed on `today` (ISO date) and the last survey day."""
@@ -384,6 +407,10 @@ class LocalStore:
         return counts
 
 
+FIGURE_COLUMNS = (
+    *(f"{check.value}_{part}" for check in Check for part in ("covered", "eligible", "unknown")),
+    "vneid_level1", "fully_covered",
+)  # fmt: skip
 SUMMARY_COLUMNS = ", ".join(
     [
         "id", "hamlet_code", "label_code", "house_no", "head_name", "visit_status", "members_count",

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from ntm_field.domain.records import Household
+from ntm_field.store.rows import QUALITY_COLUMNS, quality_counts
 
 MIGRATIONS = Migrations("ntm_field.local_store")
 
@@ -113,3 +118,18 @@ def m0003_surveyor(db: Database) -> None:
     """Who stored each household's revision (the server's `surveyor` on a pull; empty for this
     device's own saves): a leader's phone counts progress per team member from it, offline."""
     db["households"].add_column("surveyor", str, not_null_default="")
+
+
+@MIGRATIONS()
+def m0004_quality_counts(db: Database) -> None:
+    """The rest of each household's tally (unknown values per check, VNeID level 1), so figures per
+    hamlet are sums over rows, not a parse of every document; filled in for the rows already here."""
+    for column in QUALITY_COLUMNS:
+        db["households"].add_column(column, int, not_null_default=0)
+    rows = list(db.execute("SELECT id, document FROM households"))
+    for household_id, document in rows:
+        counts = quality_counts(Household.from_document(json.loads(document)))
+        db.execute(
+            f"UPDATE households SET {', '.join(f'{c} = ?' for c in QUALITY_COLUMNS)} WHERE id = ?",
+            [*(counts[c] for c in QUALITY_COLUMNS), household_id],
+        )

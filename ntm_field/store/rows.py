@@ -8,7 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from ntm_field.domain.codes import Check
-from ntm_field.domain.indicators import tally_household
+from ntm_field.domain.indicators import Tally, tally_household
 from ntm_field.domain.outbox import ChangeState
 from ntm_field.domain.records import Household
 from ntm_field.domain.text import fold
@@ -42,8 +42,9 @@ HOUSEHOLD_COLUMNS = (
     "id", "hamlet_code", "house_no", "head_name", "visit_status", "surveyed_on", "follow_up_due",
     "label_code", "document", "base_document", "rev", "sync_state", "updated_at", "saved_at", "search_text",
     "members_count", *(f"{c.value}_{part}" for c in Check for part in ("covered", "eligible")),
-    "fully_covered",
+    "fully_covered", *(f"{c.value}_unknown" for c in Check), "vneid_level1",
 )  # fmt: skip
+QUALITY_COLUMNS = (*(f"{c.value}_unknown" for c in Check), "vneid_level1")
 UPSERT_HOUSEHOLD = (
     f"INSERT INTO households ({', '.join(HOUSEHOLD_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in HOUSEHOLD_COLUMNS)}) "
@@ -84,7 +85,15 @@ def household_row(
         figure = tally.figure(check)
         row[f"{check.value}_covered"] = figure.covered
         row[f"{check.value}_eligible"] = figure.eligible
-    return row
+    return row | quality_counts(household, tally)
+
+
+def quality_counts(household: Household, tally: Tally | None = None) -> dict[str, int]:
+    """The household's data-quality counts: eligible members with an unknown value, VNeID level 1."""
+    tally = tally or tally_household(household)
+    counts = {f"{check.value}_unknown": tally.figure(check).unknown for check in Check}
+    counts["vneid_level1"] = tally.vneid.level1
+    return counts
 
 
 def member_row(household_id: str, position: int, member: dict[str, Any]) -> dict[str, Any]:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
 from dataclasses import replace
 from datetime import date
 
 import pytest
+from sqlite_utils import Database
 
+from ntm_field.bench.households import generate
 from ntm_field.domain.codes import Check, Presence, VisitStatus
+from ntm_field.domain.indicators import tally
 from ntm_field.domain.outbox import ChangeResult, ChangeState, ResultStatus
 from ntm_field.domain.records import Consent, FollowUp, Household, Member
 from ntm_field.domain.validation import ValidationError
 from ntm_field.store import LocalStore
+from ntm_field.store.migrations import MIGRATIONS
+from ntm_field.store.rows import household_row
 
 
 def household(n: int = 1, *, head: str = "Nguyễn Văn Đức", hamlet: str = "25216-03", **changes) -> Household:
@@ -280,3 +286,45 @@ def test_saves_reach_the_database_file_by_background_checkpoints(store, tmp_path
             break
         time.sleep(0.2)
     assert copied == 30
+
+
+def _varied(count: int, seed: int) -> list[Household]:
+    rng = random.Random(seed)
+    out = []
+    for h in generate(count, seed=seed, hamlets=2, commune="25216"):
+        members = tuple(replace(m, presence=rng.choice(list(Presence))) for m in h.members)
+        out.append(replace(h, members=members, visit_status=rng.choice([VisitStatus.SURVEYED] * 4 + list(VisitStatus))))
+    return out
+
+
+def test_hamlet_figures_are_the_domains_tally_of_its_households(store):
+    store.save_many(_varied(300, seed=5))
+    for hamlet in ("25216-01", "25216-02"):
+        visits, figures = store.hamlet_figures(hamlet)
+        households = store.households(hamlet)
+        assert figures == tally(households) and figures.surveyed > 0 and figures.vneid.level1 > 0
+        assert visits == {s: sum(str(h.visit_status) == s for h in households) for s in visits}
+
+
+def test_the_quality_counts_migration_fills_in_households_saved_before_it(tmp_path, clock, new_id):
+    path = tmp_path / "old.db"
+    db = Database(path)
+    MIGRATIONS.apply(db, stop_before="m0004_quality_counts")
+    db.close()
+    # A store of the previous version: its rows have no unknown/level-1 columns yet.
+    old = sqlite3.connect(path)
+    households = _varied(50, seed=9)
+    for h in households:
+        row = {k: v for k, v in household_row(h, rev=None, base_document=None, sync_state="synced", now="2024-04-12")
+               .items() if not k.endswith("_unknown") and k != "vneid_level1"}  # fmt: skip
+        old.execute(f"INSERT INTO households ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    old.commit()
+    old.close()
+
+    reopened = LocalStore.open(path, clock=clock, new_id=new_id)
+    try:
+        for hamlet in ("25216-01", "25216-02"):
+            _, figures = reopened.hamlet_figures(hamlet)
+            assert figures == tally(h for h in households if h.hamlet_code == hamlet)
+    finally:
+        reopened.close()

@@ -4,14 +4,13 @@ member, follow-ups; and, online, the conflict inbox and enrolment codes for new 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ntm_field.domain.codes import Check, VisitStatus
-from ntm_field.domain.indicators import Tally, tally
+from ntm_field.domain.indicators import Tally
 from ntm_field.domain.units import Level
 from ntm_field.qr import household_labels, label_sheet_pdf, qr_png
 from ntm_field.store import LocalStore, SurveyorProgress
@@ -72,11 +71,10 @@ class TeamModel(Observable):
         hamlets = sorted((u for u in units.values() if u.level is Level.HAMLET), key=lambda u: u.code)
         figures = []
         for unit in hamlets:
-            households = self.store.households(unit.code)
-            visits = Counter(str(h.visit_status) for h in households)
+            visits, hamlet_tally = self.store.hamlet_figures(unit.code)
             figures.append(HamletFigures(
                 code=unit.code, name=unit.name, expected=unit.expected_households,
-                visits={str(v): visits.get(str(v), 0) for v in VisitStatus}, tally=tally(households),
+                visits={str(v): visits.get(str(v), 0) for v in VisitStatus}, tally=hamlet_tally,
             ))  # fmt: skip
         self.hamlets = figures
         self.surveyors = self.store.surveyor_progress([h.code for h in figures], today=self.clock().date().isoformat())
