@@ -36,6 +36,9 @@ _GONE: frozenset[Presence] = frozenset({Presence.MOVED_OUT, Presence.DECEASED})
 
 _VNEID_LEVEL1 = "level1"
 
+# (check name, minimum age, covered value) as plain values, in the campaign's order.
+_RULES: tuple[tuple[str, int, str], ...] = tuple((c.value, MIN_AGE[c], COVERED_VALUE[c]) for c in Check)
+
 
 @dataclass(frozen=True, slots=True)
 class Figure:
@@ -116,27 +119,36 @@ def tally_household(household: Household) -> Tally:
     if household.visit_status != VisitStatus.SURVEYED:
         return Tally(households=1)
 
-    figures = {check: Figure() for check in Check}
+    # Plain ints per check (a Figure per member and check cost more than the counting itself).
+    counts = {name: [0, 0, 0, 0] for name, *_ in _RULES}  # covered, eligible, unknown, level1
     any_eligible = False
     all_covered = True
+    year = household.survey_year
     for member in household.members:
-        for check in eligible_checks(member, household.survey_year):
-            value = member.check(check)
-            covered = is_covered(member, check)
-            figures[check] += Figure(
-                covered=int(covered),
-                eligible=1,
-                unknown=int(value == UNKNOWN),
-                level1=int(check is Check.VNEID and value == _VNEID_LEVEL1),
-            )
+        if member.presence in _GONE:
+            continue
+        age = year - member.birth_year
+        for name, min_age, covered_value in _RULES:
+            if age < min_age:
+                continue
+            value = getattr(member, name)
+            figure = counts[name]
+            figure[1] += 1
+            if value == covered_value:
+                figure[0] += 1
+            else:
+                all_covered = False
+                if value == UNKNOWN:
+                    figure[2] += 1
+                elif value == _VNEID_LEVEL1 and name == "vneid":
+                    figure[3] += 1
             any_eligible = True
-            all_covered = all_covered and covered
 
     return Tally(
         households=1,
         surveyed=1,
         fully_covered=int(any_eligible and all_covered),
-        **{check.value: figure for check, figure in figures.items()},
+        **{name: Figure(*figure) for name, figure in counts.items()},
     )
 
 

@@ -31,6 +31,13 @@ MAX_NOTICE_VERSION = 40
 MIN_BIRTH_YEAR = 1900
 
 HAMLET_CODE = re.compile(r"\d{5}-\d{2,3}")
+# Code values as plain strings, computed once: Enum attribute access dominated validating a push.
+_PRESENCES = [p.value for p in Presence]
+_CHECK_CHOICES = [(check.value, list(CHECK_VALUES[check])) for check in Check]
+_COVERED_BY_NAME = {check.value: COVERED_VALUE[check] for check in Check}
+_REASONS = [r.value for r in Reason]
+_ASSISTANCE = [a.value for a in Assistance]
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # control characters other than tab and newline
 
 HOUSEHOLD_KEYS = {
     "id", "hamlet_code", "house_no", "address", "head_name", "visit_status", "surveyed_on",
@@ -181,12 +188,9 @@ def _check_member(
                 Problem(f"{path}.birth_year", "birth_year_range", {"min": MIN_BIRTH_YEAR, "max": survey_year})
             )
     if "presence" in member:
-        _choice(member, "presence", f"{path}.presence", [p.value for p in Presence], problems)
+        _choice(member, "presence", f"{path}.presence", _PRESENCES, problems)
     valid_checks = {
-        check.value
-        for check in Check
-        if check.value in member
-        and _choice(member, check.value, f"{path}.{check.value}", list(CHECK_VALUES[check]), problems)
+        name for name, allowed in _CHECK_CHOICES if name in member and _choice(member, name, f"{path}.{name}", allowed, problems)
     }
     if "reasons" in member:
         _check_reasons(member, path, valid_checks, problems)
@@ -201,16 +205,15 @@ def _check_reasons(member: dict, path: str, valid_checks: set[str], problems: li
     if not isinstance(reasons, dict):
         problems.append(Problem(f"{path}.reasons", "not_object"))
         return
-    allowed_reasons = [r.value for r in Reason]
     for key, value in reasons.items():
         where = f"{path}.reasons.{key}"
-        if key not in {c.value for c in Check}:
+        if key not in _COVERED_BY_NAME:
             problems.append(Problem(where, "unknown_key"))
         elif not isinstance(value, str):
             problems.append(Problem(where, "not_string"))
-        elif value not in allowed_reasons:
-            problems.append(Problem(where, "bad_value", {"allowed": ", ".join(allowed_reasons)}))
-        elif key in valid_checks and member[key] == COVERED_VALUE[Check(key)]:
+        elif value not in _REASONS:
+            problems.append(Problem(where, "bad_value", {"allowed": ", ".join(_REASONS)}))
+        elif key in valid_checks and member[key] == _COVERED_BY_NAME[key]:
             problems.append(Problem(where, "reason_for_met_check"))
 
 
@@ -218,7 +221,7 @@ def _check_assisted(assisted: Any, path: str, problems: list[Problem]) -> None:
     if not isinstance(assisted, list):
         problems.append(Problem(path, "not_list"))
         return
-    allowed = [a.value for a in Assistance]
+    allowed = _ASSISTANCE
     for index, item in enumerate(assisted):
         where = f"{path}[{index}]"
         if not isinstance(item, str):
@@ -298,7 +301,7 @@ def _string(
     if len(value) > max_len:
         problems.append(Problem(path, "too_long", {"max": max_len}))
         return False
-    if any(ch < " " and ch not in "\t\n" for ch in value):
+    if _CONTROL.search(value):
         problems.append(Problem(path, "control_character"))
         return False
     return True

@@ -24,7 +24,8 @@ from ntm_field.server.store import (
     Device,
     ServerStore,
     UnitTree,
-    _add_counters,
+    add_counts,
+    apply_counter_deltas,
     household_counts,
 )
 
@@ -57,15 +58,21 @@ def push_batch(
     before the reply is written: the fault-injection tests kill the server there.
     """
     results = []
+    counters: dict[str, dict[str, int]] = {}  # the batch's counter deltas by hamlet, written before commit
     with store.backend.transaction() as tx:
         for change in changes:
             tx.execute("SAVEPOINT change")
+            deltas: dict[str, dict[str, int]] = {}
             try:
-                results.append(_push(tx, store, device, change, hamlets=hamlets, today=today))
+                results.append(_push(tx, store, device, change, hamlets=hamlets, today=today, counters=deltas))
             except Rejection as rejected:
                 tx.execute("ROLLBACK TO SAVEPOINT change")
                 results.append(_rejected(change, rejected))
+            else:
+                for hamlet_code, counts in deltas.items():  # only a change that stays counts
+                    add_counts(counters, hamlet_code, counts, sign=1)
             tx.execute("RELEASE SAVEPOINT change")
+        apply_counter_deltas(tx, counters)
     if after_commit is not None:
         after_commit()
     return results
@@ -88,7 +95,8 @@ def _rejected(change: Any, rejected: Rejection) -> dict:
     }
 
 
-def _push(tx, store: ServerStore, device: Device, change: Any, *, hamlets: UnitTree, today: date) -> dict:
+def _push(tx, store: ServerStore, device: Device, change: Any, *, hamlets: UnitTree, today: date,
+          counters: dict[str, dict[str, int]]) -> dict:  # fmt: skip
     if not isinstance(change, dict):
         raise Rejection("invalid", None, "a change must be a JSON object")
     change_id = change.get("change_id")
@@ -135,6 +143,7 @@ def _push(tx, store: ServerStore, device: Device, change: Any, *, hamlets: UnitT
     store_revision(
         tx, household_id=household_id, rev=rev, previous=current, stored=stored, deleted=stored_deleted,
         fallback_hamlet=hamlet_code, status=status, change_id=change_id, device_id=device.id, now=now,
+        counters=counters,
     )  # fmt: skip
     tx.execute(
         "INSERT INTO changes (change_id, body_hash, household_id, status, rev, device_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -159,9 +168,11 @@ def _push(tx, store: ServerStore, device: Device, change: Any, *, hamlets: UnitT
 def store_revision(
     tx, *, household_id: str, rev: int, previous: tuple | None, stored: Household | None, deleted: bool,
     fallback_hamlet: str, status: str, change_id: str | None, device_id: str, now: str,
+    counters: dict[str, dict[str, int]] | None = None,
 ) -> None:
     """Write revision `rev` of a household: current row, history, and the hamlet counters moved
-    from the previous revision to this one, in the caller's transaction."""
+    from the previous revision to this one, in the caller's transaction (or, given `counters`, added
+    there for the caller to write once per batch)."""
     hamlet_code = stored.hamlet_code if stored is not None else fallback_hamlet
     document = None if stored is None else json.dumps(stored.to_document(), ensure_ascii=False, separators=(",", ":"))
     tx.execute(
@@ -177,10 +188,13 @@ def store_revision(
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [rev, household_id, change_id, hamlet_code, int(deleted), document, status, device_id, now],
     )
+    deltas: dict[str, dict[str, int]] = {} if counters is None else counters
     if previous is not None and not previous[2]:
-        _add_counters(tx, previous[0], household_counts(Household.from_document(json.loads(previous[3]))), sign=-1)
+        add_counts(deltas, previous[0], household_counts(Household.from_document(json.loads(previous[3]))), sign=-1)
     if stored is not None and not deleted:
-        _add_counters(tx, hamlet_code, household_counts(stored), sign=1)
+        add_counts(deltas, hamlet_code, household_counts(stored), sign=1)
+    if counters is None:
+        apply_counter_deltas(tx, deltas)
 
 
 def _merge(base: Household | None, current: Household | None, incoming: Household | None, deleted: bool):

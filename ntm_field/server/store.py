@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ntm_field.domain.codes import Check
 from ntm_field.domain.indicators import Tally, tally_household
 from ntm_field.domain.records import Household
 from ntm_field.domain.units import Level, Unit, UnitsFileError, parse_mapping_csv, parse_units_csv
@@ -269,6 +270,10 @@ COUNTER_COLUMNS = (
     *(f"{c}_{part}" for c in ("cccd", "vneid", "smartphone", "sim") for part in ("covered", "eligible", "unknown", "level1")),
 )  # fmt: skip
 COUNTER_SELECT = ", ".join(("hamlet_code", *COUNTER_COLUMNS))
+_FIGURE_COLUMNS = tuple(
+    (check.value, tuple((part, f"{check.value}_{part}") for part in ("covered", "eligible", "unknown", "level1")))
+    for check in Check
+)
 
 
 def household_counts(household: Household) -> dict[str, int]:
@@ -278,10 +283,24 @@ def household_counts(household: Household) -> dict[str, int]:
     counts["households"] = tally.households
     counts[str(household.visit_status)] = 1
     counts["fully_covered"] = tally.fully_covered
-    for check, figure in tally.figures.items():
-        for part in ("covered", "eligible", "unknown", "level1"):
-            counts[f"{check.value}_{part}"] = getattr(figure, part)
+    for name, columns in _FIGURE_COLUMNS:
+        figure = getattr(tally, name)
+        for part, column in columns:
+            counts[column] = getattr(figure, part)
     return counts
+
+
+def add_counts(total: dict[str, dict[str, int]], hamlet_code: str, counts: dict[str, int], *, sign: int) -> None:
+    """Add a household's counts (or take them away) in `total`, the deltas of a batch by hamlet."""
+    deltas = total.setdefault(hamlet_code, dict.fromkeys(COUNTER_COLUMNS, 0))
+    for column, value in counts.items():
+        deltas[column] += sign * value
+
+
+def apply_counter_deltas(tx: Tx, total: dict[str, dict[str, int]]) -> None:
+    """Write a batch's counter deltas: one statement per hamlet instead of one per change."""
+    for hamlet_code, deltas in total.items():
+        _add_counters(tx, hamlet_code, deltas, sign=1)
 
 
 def _add_counters(tx: Tx, hamlet_code: str, counts: dict[str, int], *, sign: int) -> None:
