@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -316,7 +317,7 @@ class _PublicPages(Mount):
     the router's own 404/405 in the contract's error shape instead of the dashboard's page."""
 
     def matches(self, scope):
-        if scope["type"] in ("http", "websocket") and scope["path"].startswith("/api/"):
+        if scope["type"] in ("http", "websocket") and (scope["path"] + "/").startswith("/api/"):
             return Match.NONE, {}
         return super().matches(scope)
 
@@ -376,10 +377,15 @@ def _parse_json(raw: bytes) -> dict:
         raise errors.ApiError("the body is nested too deeply", code="invalid_json") from None
     if not isinstance(body, dict):
         raise errors.ApiError("the body must be a JSON object", code="invalid_json")
-    if not _is_unicode(body):
+    if _SURROGATE_ESCAPE.search(raw) and not _is_unicode(body):
         # a \ud800-style escape decodes to a lone surrogate: text that no database or reply can encode
         raise errors.ApiError("the body holds text that is not valid Unicode", code="invalid_json")
     return body
+
+
+# A lone surrogate can only come from a \uD800–\uDFFF escape (raw UTF-8 bytes of one fail to decode):
+# walk the parsed body only when the bytes hold such an escape.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _is_unicode(value: Any) -> bool:

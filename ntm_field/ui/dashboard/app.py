@@ -103,6 +103,9 @@ class DashboardPage:
         ticket, route = self._shown, self.page.route or "/"
         wanted, model, t = parse_route(route), self.model, self.model.i18n.t
         self.status = ""
+        if wanted.kind == "enrol":
+            self._put(views.message(model, self, t("dash.enrol_link"), route=route))
+            return
         if not model.signed_in:
             if wanted.kind in ("unit", "household"):
                 model.pending_route = route
@@ -161,7 +164,12 @@ class DashboardPage:
             self._redraw_unit(error.message)
             return
         # In a browser, FilePicker.save_file with the bytes makes the browser download them.
-        await self.picker.save_file(file_name=name, src_bytes=content)
+        try:
+            await self.picker.save_file(file_name=name, src_bytes=content)
+        except Exception as error:  # noqa: BLE001 — a closed tab or a client refusal: say so, never crash the page
+            log.error("dashboard: download failed (%s)", type(error).__name__)
+            self._redraw_unit(t("dash.error.other"))
+            return
         self._redraw_unit(t("dash.export.done", file=name))
 
     def _redraw_unit(self, status: str) -> None:

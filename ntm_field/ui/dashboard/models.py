@@ -55,7 +55,7 @@ class DashboardError(Exception):
 
 @dataclass(frozen=True)
 class Route:
-    kind: str  # "home" (start unit), "unit", "household", "sign_in"
+    kind: str  # "home" (start unit), "unit", "household", "sign_in", "enrol"
     code: str = ""
     structure: str = "2024"
 
@@ -72,6 +72,8 @@ def parse_route(route: str | None) -> Route:
         return Route("household", path.removeprefix("/household/"), structure)
     if path == "/sign-in":
         return Route("sign_in", "", structure)
+    if path == "/enrol":  # an enrolment link opened in a browser: it belongs in the field app
+        return Route("enrol", "", structure)
     return Route("home", "", structure)
 
 
@@ -177,6 +179,13 @@ class DashboardModel:
     def role_label(self) -> str:
         return self.i18n.t(f"dash.role.{self.device.role}") if self.device else ""
 
+    def who(self) -> str:
+        """Who is signed in: role and scope (never the token)."""
+        if self.device is None:
+            return ""
+        scope = ", ".join(self.device.scope) or self.i18n.t("dash.scope_all")
+        return self.i18n.t("dash.signed_in_as", role=self.role_label(), scope=scope)
+
     # sign-in ----------------------------------------------------------------------------------
 
     def sign_in(self, token: str) -> str | None:
@@ -250,26 +259,33 @@ class DashboardModel:
     # formatting (every figure with its denominator; never a bare percentage) ----------------------
 
     def households_text(self, row: UnitRow) -> str:
-        expected = "—" if row.expected is None else str(row.expected)
-        return self.i18n.t("dash.cell.households", surveyed=row.surveyed, expected=expected)
+        expected = "—" if row.expected is None else self.number(row.expected)
+        return self.i18n.t("dash.cell.households", surveyed=self.number(row.surveyed), expected=expected)
 
     def indicator_text(self, figure: Indicator) -> str:
-        return self.i18n.t("dash.cell.indicator", covered=figure.covered, eligible=figure.eligible,
+        return self.i18n.t("dash.cell.indicator", covered=self.number(figure.covered), eligible=self.number(figure.eligible),
                            rate=self.i18n.percent(figure.rate))  # fmt: skip
 
     def indicator_detail(self, check: str, figure: Indicator) -> str:
         if check == Check.VNEID.value:
-            return self.i18n.t("dash.cell.vneid_detail", level1=figure.level1 or 0, unknown=figure.unknown)
-        return self.i18n.t("dash.cell.unknown", unknown=figure.unknown)
+            return self.i18n.t("dash.cell.vneid_detail", level1=self.number(figure.level1 or 0),
+                               unknown=self.number(figure.unknown))  # fmt: skip
+        return self.i18n.t("dash.cell.unknown", unknown=self.number(figure.unknown))
 
     def visits_text(self, row: UnitRow) -> str:
-        return self.i18n.t("dash.visits", **row.visits)
+        return self.i18n.t("dash.visits", **{visit: self.number(n) for visit, n in row.visits.items()})
 
     def level_label(self, level: str) -> str:
         return self.i18n.t(f"dash.level.{level}")
 
     def day_text(self, day: ProgressDay) -> list[str]:
-        return [day.date, str(day.surveyed), *(f"{day.covered[c.value][0]}/{day.covered[c.value][1]}" for c in CHECKS)]
+        return [day.date, self.number(day.surveyed),
+                *(f"{self.number(day.covered[c.value][0])}/{self.number(day.covered[c.value][1])}" for c in CHECKS)]
+
+    def number(self, value: int) -> str:
+        """A count with its thousands grouped as the reader writes them: 10.340 (vi), 10,340 (en)."""
+        grouped = f"{value:,}"
+        return grouped.replace(",", ".") if self.i18n.lang == "vi" else grouped
 
     # errors -----------------------------------------------------------------------------------
 

@@ -51,6 +51,10 @@ DASHBOARD: dict[str, dict[str, str]] = {
         "vi": "Đã có lỗi ở máy chủ; hãy thử lại sau.",
         "en": "Something went wrong on the server; try again later.",
     },
+    "dash.enrol_link": {
+        "vi": "Đây là liên kết đăng ký thiết bị. Hãy dán hoặc quét nó trong ứng dụng 4 phủ trên điện thoại.",
+        "en": "This is a device enrolment link. Paste or scan it in the 4 coverages app on the phone.",
+    },
     "dash.loading": {"vi": "Đang tải số liệu…", "en": "Loading figures…"},
     "dash.back_to_start": {"vi": "Về đơn vị của tôi", "en": "Back to my unit"},
     # structure

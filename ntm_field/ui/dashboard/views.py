@@ -91,7 +91,8 @@ def unit(model: DashboardModel, actions: Actions, screen: UnitScreen, *, route: 
                              ("xlsx", ft.Icons.GRID_ON))  # fmt: skip
     ]
     controls: list[ft.Control] = [
-        ft.Row([ft.Text(t("dash.structure"), color=INK), structure], wrap=True),
+        ft.Row([ft.Text(t("dash.structure"), color=INK), structure, ft.Text(model.who(), size=12, color=INK)],
+               wrap=True, spacing=12),  # fmt: skip
         ft.Row(crumbs, wrap=True, spacing=2),
         ft.Text(t("dash.unit.heading", level=model.level_label(row.level), name=row.name, code=row.code),
                 size=22, weight=ft.FontWeight.BOLD, color=INK),  # fmt: skip
@@ -133,7 +134,7 @@ def figures_table(model: DashboardModel, actions: Actions, screen: UnitScreen) -
                 ft.Text(model.indicator_text(figure), weight=weight, color=INK),
                 ft.Text(model.indicator_detail(check.value, figure), size=12, color=INK),
             ], spacing=0, alignment=ft.MainAxisAlignment.CENTER)))  # fmt: skip
-        cells.append(ft.DataCell(ft.Text(str(row.fully_covered), weight=weight, color=INK)))
+        cells.append(ft.DataCell(ft.Text(model.number(row.fully_covered), weight=weight, color=INK)))
         return ft.DataRow(cells=cells, color="#F1F4F9" if total else None)
 
     return ft.DataTable(
@@ -171,7 +172,7 @@ def progress(model: DashboardModel, screen: UnitScreen) -> list[ft.Control]:
         ft.Row([ft.Container(width=14, height=14, bgcolor=color), ft.Text(name, color=INK)], spacing=6)
         for name, color in zip(names, LINE_COLORS)
     ], wrap=True)  # fmt: skip
-    summary = t("dash.progress.chart", days=len(days), last=days[-1].date, surveyed=days[-1].surveyed)
+    summary = t("dash.progress.chart", days=len(days), last=days[-1].date, surveyed=model.number(days[-1].surveyed))
     table = ft.DataTable(
         columns=[ft.DataColumn(ft.Text(t(k), weight=ft.FontWeight.BOLD, color=INK))
                  for k in ("dash.col.date", "dash.progress.surveyed", *(f"dash.col.{c.value}" for c in CHECKS))],
