@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -147,26 +148,38 @@ class Phone:
         assert self.page.get_by_text("Error running app").count() == 0
 
 
-@pytest.fixture
-def phone(chromium, tmp_path, request):
+@contextmanager
+def local_browser(chromium, profile: Path, *, width: int, height: int, outside: list[str]):
+    """A fresh headless Chromium profile whose requests leave 127.0.0.1 never (recorded in `outside`).
+    The viewport is tall: only what is on screen is in the semantics tree."""
     context = chromium.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=ARGS,
-        viewport={"width": 360, "height": 4000},  # tall: only what is on screen is in the semantics tree
+        str(profile), executable_path=CHROMIUM, headless=True, args=ARGS, accept_downloads=True,
+        viewport={"width": width, "height": height},
     )  # fmt: skip
     page = context.pages[0] if context.pages else context.new_page()
-    device = Phone(context, page, request.node.name)
 
     def route(r):
         host = r.request.url.split("/")[2].split(":")[0]
         if host in ("127.0.0.1", "localhost"):
             return r.continue_()
-        device.outside.append(r.request.url)
+        outside.append(r.request.url)
         return r.abort()
 
     page.route("**/*", route)
-    yield device
-    device.no_crash()
-    context.close()
+    try:
+        yield context, page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def phone(chromium, tmp_path, request):
+    outside: list[str] = []
+    with local_browser(chromium, tmp_path / "profile", width=360, height=4000, outside=outside) as (context, page):
+        device = Phone(context, page, request.node.name)
+        device.outside = outside
+        yield device
+        device.no_crash()
 
 
 def chromium_available() -> bool:

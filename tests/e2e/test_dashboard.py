@@ -8,17 +8,16 @@ from __future__ import annotations
 import io
 import re
 import time
-from datetime import datetime, timezone
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 import requests
 from openpyxl import load_workbook
 
-from ntm_field.bench.app import ARGS, CHROMIUM
 from ntm_field.server.db import open_backend
 from ntm_field.server.store import ServerStore
-from tests.e2e.conftest import SHOTS
+from tests.e2e.conftest import SHOTS, local_browser
 from tests.e2e.dashboard_helpers import EXTRA_HAMLETS_CSV, api, households, push
 from tests.server.conftest import prepare_database, start_server, stop_server
 
@@ -96,24 +95,12 @@ class Officer:
 
 @pytest.fixture
 def officer(chromium, tmp_path, request, dashboard_server):
-    context = chromium.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=ARGS, accept_downloads=True,
-        viewport={"width": 1280, "height": 2400},  # tall: only what is on screen is in the semantics tree
-    )  # fmt: skip
-    page = context.pages[0] if context.pages else context.new_page()
-    browser = Officer(page, request.node.name, dashboard_server.url)
-
-    def route(r):
-        host = r.request.url.split("/")[2].split(":")[0]
-        if host in ("127.0.0.1", "localhost"):
-            return r.continue_()
-        browser.outside.append(r.request.url)
-        return r.abort()
-
-    page.route("**/*", route)
-    yield browser
-    browser.no_crash()
-    context.close()
+    outside: list[str] = []
+    with local_browser(chromium, tmp_path / "profile", width=1280, height=2400, outside=outside) as (_, page):
+        browser = Officer(page, request.node.name, dashboard_server.url)
+        browser.outside = outside
+        yield browser
+        browser.no_crash()
 
 
 # ----- reading the figures table ----------------------------------------------------------------

@@ -32,3 +32,14 @@ def sync_chip(ctx: AppContext) -> ft.Control:
 
 def title(text: str) -> ft.Text:
     return ft.Text(text, size=18, weight=ft.FontWeight.BOLD)
+
+
+def follow_ups(ctx: AppContext) -> list[ft.Control]:
+    """The follow-up visits of the device's hamlets, by due date, each opening its household
+    (`ctx.home.refresh()` has read them)."""
+    t = ctx.i18n.t
+    return [
+        ft.TextButton(t("home.followup_row", due=f.due, name=f.head_name, code=f.label_code),
+                      on_click=lambda _, hid=f.household_id: ctx.go(f"/household/{hid}"))  # fmt: skip
+        for f in ctx.home.follow_ups
+    ] or [ft.Text(t("home.followups_none"))]

@@ -6,7 +6,7 @@ import flet as ft
 
 from ntm_field.domain.codes import Check
 from ntm_field.ui.context import AppContext
-from ntm_field.ui.views.common import navigation, sync_chip, title
+from ntm_field.ui.views.common import follow_ups, navigation, sync_chip, title
 
 
 def build(ctx: AppContext) -> ft.View:
@@ -42,11 +42,6 @@ def build(ctx: AppContext) -> ft.View:
                 )
             )
         )
-    follow_ups = [
-        ft.TextButton(t("home.followup_row", due=f.due, name=f.head_name, code=f.label_code),
-                      on_click=lambda _, hid=f.household_id: ctx.go(f"/household/{hid}"))  # fmt: skip
-        for f in model.follow_ups
-    ] or [ft.Text(t("home.followups_none"))]
     return ft.View(
         route="/",
         padding=12,
@@ -57,6 +52,6 @@ def build(ctx: AppContext) -> ft.View:
             ft.Text(ctx.sync.last_success(), size=12),
             *(cards or [ft.Text(t("home.no_hamlets"))]),
             title(t("home.followups")),
-            *follow_ups,
+            *follow_ups(ctx),
         ],
     )

@@ -10,7 +10,7 @@ import flet_charts as fch
 
 from ntm_field.domain.codes import Check
 from ntm_field.ui.context import AppContext
-from ntm_field.ui.views.common import TOUCH, navigation, title
+from ntm_field.ui.views.common import TOUCH, follow_ups, navigation, title
 
 # One colour per indicator, the same on every chart (contrast ≥ 4.5:1 on white).
 COLOURS = {Check.CCCD: "#1565C0", Check.VNEID: "#6A1B9A", Check.SMARTPHONE: "#2E7D32", Check.SIM: "#E65100"}
@@ -26,11 +26,6 @@ def build(ctx: AppContext) -> ft.View:
                   fully=p.fully_covered, last=p.last_day), size=13)  # fmt: skip
         for p in model.surveyors
     ] or [ft.Text(t("team.progress_none"))]
-    follow_ups = [
-        ft.TextButton(t("home.followup_row", due=f.due, name=f.head_name, code=f.label_code),
-                      on_click=lambda _, hid=f.household_id: ctx.go(f"/household/{hid}"))  # fmt: skip
-        for f in ctx.home.follow_ups
-    ] or [ft.Text(t("home.followups_none"))]
     return ft.View(
         route="/team",
         padding=12,
@@ -52,7 +47,7 @@ def build(ctx: AppContext) -> ft.View:
             title(t("team.progress")),
             *progress,
             title(t("team.followups")),
-            *follow_ups,
+            *follow_ups(ctx),
         ],
     )  # fmt: skip
 
