@@ -31,6 +31,13 @@ class Measure:
         return None if not self.baseline else self.value / self.baseline
 
 
+def memory(pid: int) -> tuple[float, float]:
+    """(resident, peak resident) set size of a process in MB, from /proc (Linux)."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = dict(line.split(":", 1) for line in status if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
 def run(*, quick: bool, json_path: Path | None) -> int:
     """Run every benchmark, print the table, write JSON when asked."""
     from ntm_field.bench import app, server, store, sync

@@ -1,10 +1,11 @@
 """Field-app figures in a real browser: opening the URL to an interactive home, and tapping Save to
 "Đã lưu". The app runs as its own process (`python main.py --web`) on an enrolled device store holding
-a hamlet-sized set of households, enrolled with a real `ntm-field server`; Playwright drives Debian's
+50,000 households, enrolled with a real `ntm-field server`; Playwright drives Debian's
 Chromium (/usr/bin/chromium). Skipped, with a message, where either is missing."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from ntm_field.bench import Measure
+from ntm_field.bench import Measure, memory
 from ntm_field.bench.households import generate
 from ntm_field.device import device_clock, open_device_store
 from ntm_field.sync.enrol import enrol_device
@@ -27,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-FULL = {"households": 900, "opens": 7, "saves": 25}
-QUICK = {"households": 100, "opens": 2, "saves": 4}
+FULL = {"households": 50_000, "opens": 7, "saves": 25}
+QUICK = {"households": 1_000, "opens": 2, "saves": 4}
 
 
 def run(*, quick: bool, progress: Callable[[str], None]) -> list[Measure]:
@@ -56,7 +57,9 @@ def run(*, quick: bool, progress: Callable[[str], None]) -> list[Measure]:
             code = store.create_enrol_code(role="surveyor", scope=["25216"], uses=1, expires_in=timedelta(hours=1), created_by="bench")
             phone = open_device_store(Path(tmp) / "phone")
             enrol_device(phone, code.code, server=base, device_name="bench", clock=device_clock)
-            phone.save_many(generate(sizes["households"], seed=77, hamlets=3, commune="25216"))
+            seeded = generate(sizes["households"], seed=77, hamlets=3, commune="25216")
+            while chunk := list(itertools.islice(seeded, 5_000)):
+                phone.save_many(chunk)
             phone.close()
             progress(f"field app in Chromium: {sizes['opens']} opens, {sizes['saves']} saves ({sizes['households']} households held)…")
             app, app_url = _start_app(Path(tmp) / "phone")
@@ -64,6 +67,7 @@ def run(*, quick: bool, progress: Callable[[str], None]) -> list[Measure]:
                 with sync_playwright() as playwright:
                     opens = [_open_home(playwright, app_url, Path(tmp) / f"profile-{i}") for i in range(sizes["opens"])]
                     saves = _saves(playwright, app_url, Path(tmp) / "profile-saves", sizes["saves"])
+                rss, peak = memory(app.pid)
             finally:
                 os.killpg(app.pid, signal.SIGTERM)
                 app.wait(timeout=20)
@@ -72,10 +76,13 @@ def run(*, quick: bool, progress: Callable[[str], None]) -> list[Measure]:
             server.wait(timeout=30)
             store.close()
     opened, saved = statistics.median(opens), statistics.median(saves)
+    held = f"{sizes['households'] // 1000}k"
     return [
         Measure("field app: open URL → interactive home, p50", "ms", opened, None, "", "≤ 3,000 ms", opened <= 3000),
         Measure("field app: tap Save → \"Đã lưu\", p50", "ms", saved, None, "", "≤ 150 ms", saved <= 150),
         Measure("field app: tap Save → \"Đã lưu\", max", "ms", max(saves), None, "", "—", None),
+        Measure(f"field app RSS with {held} households (after the opens and saves)", "MB", rss, None, "", "≤ 200 MB", rss <= 200),
+        Measure(f"field app peak RSS with {held} households", "MB", peak, None, "", "—", None),
     ]
 
 

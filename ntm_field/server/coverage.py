@@ -23,6 +23,7 @@ class Rollup:
         self.tree = trees[structure]
         self.hamlet_tree = trees["2024"]
         self._old_communes: dict[str, list[str]] = {}
+        self._hamlets: dict[str, list[str]] = {}  # a Rollup lives as long as its units snapshot
         if structure == "2025":
             for old, new in mapping.items():
                 self._old_communes.setdefault(new, []).append(old)
@@ -34,6 +35,12 @@ class Rollup:
         return sorted(set(own))
 
     def hamlets(self, code: str) -> list[str]:
+        known = self._hamlets.get(code)
+        if known is None:
+            known = self._hamlets[code] = self._find_hamlets(code)
+        return list(known)
+
+    def _find_hamlets(self, code: str) -> list[str]:
         unit = self.tree.units.get(code) or self.hamlet_tree.units.get(code)
         if unit is not None and unit.level is Level.HAMLET:
             return [code]
@@ -57,7 +64,8 @@ class Rollup:
 
 def scoped_unit(store: ServerStore, device: Device, *, unit: str | None, structure: str | None):
     """(rollup, unit code, its hamlets) after checking the unit exists and lies in the token's scope."""
-    trees = {s: store.tree(s) for s in ("2024", "2025")}
+    snapshot = store.units_snapshot()
+    trees = snapshot.trees
     if unit is None:
         unit = device.scope[0] if device.scope else next(
             (c for c, u in trees["2024"].units.items() if u.level is Level.PROVINCE), None
@@ -66,7 +74,9 @@ def scoped_unit(store: ServerStore, device: Device, *, unit: str | None, structu
             raise errors.UnknownUnit("no units are loaded", field="unit")
     if structure is None:
         structure = "2024" if unit in trees["2024"].units else "2025"
-    rollup = Rollup(structure, trees, store.mapping() if structure == "2025" else {})
+    rollup = snapshot.memo.get(("rollup", structure))
+    if rollup is None:
+        rollup = snapshot.memo[("rollup", structure)] = Rollup(structure, trees, snapshot.mapping if structure == "2025" else {})
     found = rollup.unit(unit)
     # a hamlet is reported in either structure; any other unit only in the structure it belongs to
     if found is None or (found.level is not Level.HAMLET and unit not in rollup.tree.units):

@@ -146,6 +146,21 @@ MIGRATIONS.append(
     )
 )
 
+# A version of the units and the mapping: servers cache the unit trees and re-read them only when
+# another process (an `admin units` command) has changed them.
+MIGRATIONS.append(
+    (
+        "0003_units_version",
+        """
+CREATE TABLE units_version (
+    id INTEGER PRIMARY KEY,
+    seq BIGINT NOT NULL
+);
+INSERT INTO units_version (id, seq) VALUES (1, 0);
+""",
+    )
+)
+
 SERIAL = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "BIGSERIAL PRIMARY KEY"}
 
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,6 +59,7 @@ class UnitTree:
     def __init__(self, units: Iterable[Unit]):
         self.units = {u.code: u for u in units}
         self.children: dict[str, list[str]] = {}
+        self._hamlets: dict[str, tuple[str, ...]] = {}
         for unit in self.units.values():
             if unit.parent_code:
                 self.children.setdefault(unit.parent_code, []).append(unit.code)
@@ -71,7 +72,11 @@ class UnitTree:
             code = self.units[code].parent_code or ""
         return chain
 
-    def hamlets_under(self, code: str) -> list[str]:
+    def hamlets_under(self, code: str) -> tuple[str, ...]:
+        """Every hamlet at or below `code` (remembered: a tree does not change once built)."""
+        known = self._hamlets.get(code)
+        if known is not None:
+            return known
         found, stack = [], [code]
         while stack:
             current = stack.pop()
@@ -79,7 +84,19 @@ class UnitTree:
             if unit is not None and unit.level is Level.HAMLET:
                 found.append(current)
             stack.extend(self.children.get(current, ()))
-        return found
+        self._hamlets[code] = tuple(found)
+        return self._hamlets[code]
+
+
+@dataclass(frozen=True)
+class UnitsSnapshot:
+    """The unit trees of both structures and the mapping as of one units version; `memo` holds what
+    readers derive from them (coverage roll-ups), dropped with the snapshot when the units change."""
+
+    version: int
+    trees: dict[str, UnitTree]
+    mapping: dict[str, str]
+    memo: dict = field(default_factory=dict)
 
 
 class ServerStore:
@@ -89,6 +106,7 @@ class ServerStore:
         self.backend = backend
         self.clock = clock
         self.new_id = new_id
+        self._units: UnitsSnapshot | None = None
 
     @property
     def dialect(self) -> str:
@@ -116,6 +134,7 @@ class ServerStore:
                        ON CONFLICT (structure, code) DO UPDATE SET expected_households = excluded.expected_households""",
                     [structure, unit.code, unit.name, str(unit.level), unit.parent_code, unit.expected_households],
                 )
+            tx.execute("UPDATE units_version SET seq = seq + 1 WHERE id = 1")
             self._audit(tx, actor, "units.load", structure, {"units": len(units)})
         return units
 
@@ -131,16 +150,28 @@ class ServerStore:
                     "ON CONFLICT (old_code) DO UPDATE SET new_code = excluded.new_code",
                     [old, new],
                 )
+            tx.execute("UPDATE units_version SET seq = seq + 1 WHERE id = 1")
             self._audit(tx, actor, "units.map", None, {"rows": len(mapping)})
         return mapping
 
-    def tree(self, structure: str) -> UnitTree:
+    def units_snapshot(self) -> UnitsSnapshot:
+        """The unit trees and the mapping, read again only when their version moved (one tiny query
+        otherwise): a provincial report needs them on every request."""
         with self.backend.transaction() as tx:
-            return self._tree(tx, structure)
+            version = tx.one("SELECT seq FROM units_version WHERE id = 1")[0]
+            cached = self._units
+            if cached is not None and cached.version == version:
+                return cached
+            trees = {s: self._tree(tx, s) for s in STRUCTURES}
+            mapping = dict(tx.all("SELECT old_code, new_code FROM unit_map"))
+        self._units = UnitsSnapshot(version, trees, mapping)
+        return self._units
+
+    def tree(self, structure: str) -> UnitTree:
+        return self.units_snapshot().trees[structure]
 
     def mapping(self) -> dict[str, str]:
-        with self.backend.transaction() as tx:
-            return dict(tx.all("SELECT old_code, new_code FROM unit_map"))
+        return dict(self.units_snapshot().mapping)
 
     def _tree(self, tx: Tx, structure: str) -> UnitTree:
         rows = tx.all(

@@ -291,6 +291,19 @@ class LocalStore:
             )
             return [_summary(row) for row in rows]
 
+    def follow_ups(self, hamlet_codes: Iterable[str], *, limit: int = 200) -> list[HouseholdSummary]:
+        """Households of the hamlets with a follow-up visit, soonest first (by the follow-up index)."""
+        codes = list(hamlet_codes)
+        if not codes:
+            return []
+        with self._connect() as db:
+            rows = db.query(
+                f"SELECT {SUMMARY_COLUMNS} FROM households WHERE follow_up_due IS NOT NULL "
+                f"AND hamlet_code IN ({', '.join('?' * len(codes))}) ORDER BY follow_up_due, label_code LIMIT ?",
+                [*codes, limit],
+            )
+            return [_summary(row) for row in rows]
+
     def households(self, hamlet_code: str) -> list[Household]:
         """Every household of a hamlet as the device holds it (for figures computed with the domain)."""
         with self._connect() as db:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ntm_field.domain.codes import Check
 from ntm_field.domain.units import Level
-from ntm_field.store import HouseholdSummary, LocalStore
+from ntm_field.store import LocalStore
 from ntm_field.ui.models.base import Observable
 
 
@@ -44,21 +44,17 @@ class HomeModel(Observable):
         return sorted((u.code, u.name) for u in units.values() if u.level is Level.HAMLET)
 
     def refresh(self) -> None:
-        """Recompute the cards and the follow-ups from the store (a query per hamlet)."""
+        """Recompute the cards (sums over the hamlet's rows) and the follow-ups (an indexed query)."""
         units = self.store.units()
-        cards, follow_ups = [], []
+        cards = []
         for code, name in self.hamlets():
-            rows = self.store.list_households(code)
-            cards.append(_card(code, name, units[code].expected_households, rows))
-            follow_ups += [FollowUp(r.id, r.follow_up_due, r.head_name, r.label_code) for r in rows if r.follow_up_due]
+            _, tally = self.store.hamlet_figures(code)
+            figures = {check: (tally.figure(check).covered, tally.figure(check).eligible) for check in Check}
+            cards.append(HamletCard(code=code, name=name, surveyed=tally.surveyed,
+                                    expected=units[code].expected_households, figures=figures))  # fmt: skip
         self.cards = cards
-        self.follow_ups = sorted(follow_ups, key=lambda f: (f.due, f.label_code))
+        self.follow_ups = [
+            FollowUp(r.id, r.follow_up_due, r.head_name, r.label_code)
+            for r in self.store.follow_ups([code for code, _ in self.hamlets()])
+        ]
         self.changed()
-
-
-def _card(code: str, name: str, expected: int | None, rows: list[HouseholdSummary]) -> HamletCard:
-    surveyed = [r for r in rows if r.visit_status == "surveyed"]
-    figures = {
-        check: (sum(r.covered[check][0] for r in surveyed), sum(r.covered[check][1] for r in surveyed)) for check in Check
-    }
-    return HamletCard(code=code, name=name, surveyed=len(surveyed), expected=expected, figures=figures)
