@@ -24,6 +24,7 @@ class Rollup:
         self.hamlet_tree = trees["2024"]
         self._old_communes: dict[str, list[str]] = {}
         self._hamlets: dict[str, list[str]] = {}  # a Rollup lives as long as its units snapshot
+        self._expected: dict[str, int | None] = {}
         if structure == "2025":
             for old, new in mapping.items():
                 self._old_communes.setdefault(new, []).append(old)
@@ -49,6 +50,15 @@ class Rollup:
             for old in self._old_communes.get(commune, ()):
                 found.update(self.hamlet_tree.hamlets_under(old))
         return sorted(found)
+
+    def expected(self, code: str) -> int | None:
+        """The sum of the hamlets' targets when every one has a target, else None (remembered)."""
+        if code not in self._expected:
+            hamlets = self.hamlets(code)
+            units = self.hamlet_tree.units
+            targets = [units[h].expected_households if h in units else None for h in hamlets]
+            self._expected[code] = sum(targets) if targets and all(t is not None for t in targets) else None
+        return self._expected[code]
 
     def unit(self, code: str):
         return self.tree.units.get(code) or self.hamlet_tree.units.get(code)
@@ -113,14 +123,12 @@ def _leaf(rollup: Rollup, code: str, counters: dict) -> dict:
     return _figures(rollup, code, rollup.hamlets(code), counters)
 
 
-def _figures(rollup: Rollup, code: str, hamlets: list[str], counters: dict[str, dict[str, int]]) -> dict:
+def _figures(rollup: Rollup, code: str, hamlets: list[str], counters: dict[str, tuple[int, ...]]) -> dict:
     unit = rollup.unit(code)
-    total = dict.fromkeys(COUNTER_COLUMNS, 0)
-    for hamlet in hamlets:
-        for key, value in counters.get(hamlet, {}).items():
-            total[key] += value
-    targets = [rollup.hamlet_tree.units[h].expected_households if h in rollup.hamlet_tree.units else None for h in hamlets]
-    expected = sum(targets) if targets and all(t is not None for t in targets) else None
+    rows = [counters[h] for h in hamlets if h in counters]
+    # Column sums in C (zip/sum): a province adds ~900 rows of 30 counters for itself and again for its children.
+    total = dict(zip(COUNTER_COLUMNS, map(sum, zip(*rows)))) if rows else dict.fromkeys(COUNTER_COLUMNS, 0)
+    expected = rollup.expected(code)
     indicators = {}
     for check in Check:
         covered, eligible = total[f"{check.value}_covered"], total[f"{check.value}_eligible"]

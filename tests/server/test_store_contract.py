@@ -17,7 +17,7 @@ from ntm_field.domain.units import UnitsFileError
 from ntm_field.server import errors
 from ntm_field.server.changes import pull, push_change
 from ntm_field.server.coverage import coverage_report
-from ntm_field.server.store import Device
+from ntm_field.server.store import COUNTER_COLUMNS, Device
 from tests.server.conftest import ENGINES, HAMLETS_CSV
 
 TODAY = date(2024, 4, 12)
@@ -176,15 +176,18 @@ def test_monotone_checks_take_the_more_covered_value(server_store):
     assert stored["members"][0]["cccd"] == "yes"
 
 
+HOUSEHOLDS = COUNTER_COLUMNS.index("households")
+
+
 @ENGINES
 def test_deletions_leave_the_figures_and_reach_pull(server_store):
     device = _surveyor(server_store)
     household = _households(1)[0]
     rev = _push(server_store, device, _change(household, "c-0"))["rev"]
-    assert server_store.counters(["25216-01"])["25216-01"]["households"] == 1
+    assert server_store.counters(["25216-01"])["25216-01"][HOUSEHOLDS] == 1
     gone = _push(server_store, device, _change(household, "c-del", base_rev=rev, deleted=True))
     assert gone["status"] == "applied"
-    assert server_store.counters(["25216-01"])["25216-01"]["households"] == 0
+    assert server_store.counters(["25216-01"])["25216-01"][HOUSEHOLDS] == 0
     [change] = pull(server_store, ["25216-01"], after=rev, limit=10)["changes"]
     assert (change["deleted"], change["data"]) == (True, None)
 
@@ -250,10 +253,11 @@ def test_counters_always_equal_a_recompute_and_a_brute_force_count(server_store)
     assert server_store.counters(hamlets) == live
     for hamlet in hamlets:
         expected = tally(h for h in current.values() if h.hamlet_code == hamlet)
-        assert live[hamlet]["households"] == expected.households
-        assert live[hamlet]["fully_covered"] == expected.fully_covered
-        assert live[hamlet]["sim_covered"] == expected.sim.covered
-        assert live[hamlet]["vneid_level1"] == expected.vneid.level1
+        live_named = dict(zip(COUNTER_COLUMNS, live[hamlet]))
+        assert live_named["households"] == expected.households
+        assert live_named["fully_covered"] == expected.fully_covered
+        assert live_named["sim_covered"] == expected.sim.covered
+        assert live_named["vneid_level1"] == expected.vneid.level1
     report = coverage_report(server_store, device, unit="25216", structure=None)
     total = tally(current.values())
     assert report["indicators"]["cccd"]["eligible"] == total.cccd.eligible
