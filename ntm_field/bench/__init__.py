@@ -1,7 +1,7 @@
 """`ntm-field bench`: the product's own code paths timed next to baselines from the same run.
 
-Each figure is printed with its baseline, the ratio value ÷ baseline and the
-target it is held to; `--json FILE` writes the same rows. Figures come from
+Each figure is printed with its baseline, the ratio to it (in words: "35× faster",
+"15.6× fewer", or value ÷ baseline for rates) and the target it is held to; `--json FILE` writes the same rows. Figures come from
 the product's code (the store's save and search), never a shortcut.
 """
 
@@ -28,7 +28,25 @@ class Measure:
 
     @property
     def ratio(self) -> float | None:
+        """value ÷ baseline."""
         return None if not self.baseline else self.value / self.baseline
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.unit in LOWER_IS_BETTER
+
+    def ratio_text(self) -> str:
+        """The ratio as a reader wants it: how many times faster, fewer or more than the baseline."""
+        if self.ratio is None or self.value == 0:
+            return "—"
+        if self.lower_is_better:
+            times = self.baseline / self.value
+            word = {"ms": "faster", "B": "fewer", "MB": "less"}[self.unit]
+            return f"{times:.3g}× {word}" if times >= 1 else f"{1 / times:.3g}× {'slower' if self.unit == 'ms' else 'more'}"
+        return f"{self.ratio:.3g}×"
+
+
+LOWER_IS_BETTER = ("ms", "B", "MB")
 
 
 def memory(pid: int) -> tuple[float, float]:
@@ -57,7 +75,7 @@ def run(*, quick: bool, json_path: Path | None) -> int:
             "quick": quick,
             "machine": {"python": platform.python_version(), "platform": platform.platform(),
                         "processor": platform.processor() or platform.machine()},
-            "figures": [{**asdict(m), "ratio": m.ratio} for m in measures],
+            "figures": [{**asdict(m), "ratio": m.ratio, "ratio_text": m.ratio_text()} for m in measures],
         }  # fmt: skip
         json_path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
@@ -70,7 +88,7 @@ def format_table(measures: list[Measure]) -> str:
             m.figure,
             f"{m.value:.3f} {m.unit}",
             "—" if m.baseline is None else f"{m.baseline:.3f} {m.unit} ({m.baseline_name})",
-            "—" if m.ratio is None else f"{m.ratio:.3g}×",
+            m.ratio_text(),
             m.target,
             {True: "yes", False: "NO", None: "—"}[m.met],
         )

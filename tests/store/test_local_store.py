@@ -328,3 +328,23 @@ def test_the_quality_counts_migration_fills_in_households_saved_before_it(tmp_pa
             assert figures == tally(h for h in households if h.hamlet_code == hamlet)
     finally:
         reopened.close()
+
+
+@pytest.mark.parametrize("only", ["all", "not_visited", "follow_up", "not_covered", "needs_fix"])
+def test_browse_filters_and_cuts_in_sql_what_a_scan_of_every_row_keeps(store, only):
+    households = _varied(240, seed=11)
+    households = [replace(h, follow_up=FollowUp(date(2024, 5, 2), "")) if i % 5 == 0 else h for i, h in enumerate(households)]
+    store.save_many(households)
+    rejected = households[3]
+    [change] = [c for c in store.pending_changes() if c.household_id == rejected.id]
+    store.record_results([ChangeResult(change.change_id, ResultStatus.REJECTED, None, "invalid", "house_no", "x")])
+    keep = {
+        "all": lambda r: True,
+        "not_visited": lambda r: r.visit_status != "surveyed",
+        "follow_up": lambda r: r.follow_up_due is not None,
+        "not_covered": lambda r: r.visit_status == "surveyed" and not r.fully_covered,
+        "needs_fix": lambda r: r.sync_state == ChangeState.REJECTED,
+    }[only]
+    scanned = [r for code in ("25216-01", "25216-02") for r in store.list_households(code) if keep(r)]
+    assert store.browse(["25216-01", "25216-02"], only=only, limit=1000) == scanned and scanned
+    assert store.browse(["25216-01", "25216-02"], only=only, limit=3) == scanned[:3]

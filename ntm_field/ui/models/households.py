@@ -58,6 +58,6 @@ class HouseholdListModel(Observable):
         elif self.query.strip():
             rows = self.store.search(self.query, hamlet_codes=hamlets or None, limit=LIMIT)
         else:
-            rows = [row for code in sorted(hamlets) for row in self.store.list_households(code)]
+            rows = self.store.browse(hamlets, only=self.filter.value, limit=LIMIT)
         self.rows = [row for row in rows if _keep(row, self.filter)][:LIMIT]
         self.changed()
