@@ -295,26 +295,20 @@ class LocalStore:
         """The first `limit` households of the hamlets by hamlet, house number and name, keeping `only`
         those not visited, with a follow-up, surveyed but not fully covered, or refused by the server
         (`BROWSE`): filtered and cut in SQL, so a 50,000-household store lists as fast as a hamlet."""
+        return self._summaries_of(hamlet_codes, BROWSE[only], "hamlet_code, house_no, head_name", limit)
+
+    def follow_ups(self, hamlet_codes: Iterable[str], *, limit: int = 200) -> list[HouseholdSummary]:
+        """Households of the hamlets with a follow-up visit, soonest first (by the follow-up index)."""
+        return self._summaries_of(hamlet_codes, BROWSE["follow_up"], "follow_up_due, label_code", limit)
+
+    def _summaries_of(self, hamlet_codes: Iterable[str], where: str, order: str, limit: int) -> list[HouseholdSummary]:
         codes = list(hamlet_codes)
         if not codes:
             return []
         with self._connect() as db:
             rows = db.query(
                 f"SELECT {SUMMARY_COLUMNS} FROM households WHERE hamlet_code IN ({', '.join('?' * len(codes))}) "
-                f"AND {BROWSE[only]} ORDER BY hamlet_code, house_no, head_name LIMIT ?",
-                [*codes, limit],
-            )
-            return [_summary(row) for row in rows]
-
-    def follow_ups(self, hamlet_codes: Iterable[str], *, limit: int = 200) -> list[HouseholdSummary]:
-        """Households of the hamlets with a follow-up visit, soonest first (by the follow-up index)."""
-        codes = list(hamlet_codes)
-        if not codes:
-            return []
-        with self._connect() as db:
-            rows = db.query(
-                f"SELECT {SUMMARY_COLUMNS} FROM households WHERE follow_up_due IS NOT NULL "
-                f"AND hamlet_code IN ({', '.join('?' * len(codes))}) ORDER BY follow_up_due, label_code LIMIT ?",
+                f"AND {where} ORDER BY {order} LIMIT ?",
                 [*codes, limit],
             )
             return [_summary(row) for row in rows]
