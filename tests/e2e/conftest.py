@@ -136,16 +136,20 @@ class Phone:
         return path
 
     def unlabelled(self) -> list[str]:
-        """Interactive elements on screen without an accessible name (screen readers read nothing)."""
-        return self.page.evaluate("""() => [...document.querySelectorAll(
-              'flt-semantics-host [role=button], flt-semantics-host [role=checkbox], flt-semantics-host [role=tab],'
-              + ' flt-semantics-host input, flt-semantics-host textarea')]
-            .filter(e => !((e.getAttribute('aria-label') || '') + (e.textContent || '')).trim())
-            .map(e => e.outerHTML.slice(0, 100) + ' … near: ' + (e.parentElement.textContent || '').slice(0, 80)
-                 + ' @y=' + Math.round(e.getBoundingClientRect().y))""")
+        return unlabelled(self.page)
 
     def no_crash(self) -> None:
         assert self.page.get_by_text("Error running app").count() == 0
+
+
+def unlabelled(page) -> list[str]:
+    """Interactive elements on screen without an accessible name (screen readers read nothing)."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+          'flt-semantics-host [role=button], flt-semantics-host [role=checkbox], flt-semantics-host [role=tab],'
+          + ' flt-semantics-host input, flt-semantics-host textarea')]
+        .filter(e => !((e.getAttribute('aria-label') || '') + (e.textContent || '')).trim())
+        .map(e => e.outerHTML.slice(0, 100) + ' … near: ' + (e.parentElement.textContent || '').slice(0, 80)
+             + ' @y=' + Math.round(e.getBoundingClientRect().y))""")
 
 
 @contextmanager

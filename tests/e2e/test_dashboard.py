@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from ntm_field.server.db import open_backend
 from ntm_field.server.store import ServerStore
-from tests.e2e.conftest import SHOTS, local_browser
+from tests.e2e.conftest import SHOTS, local_browser, unlabelled
 from tests.e2e.dashboard_helpers import EXTRA_HAMLETS_CSV, api, households, push
 from tests.server.conftest import prepare_database, start_server, stop_server
 
@@ -281,6 +281,9 @@ def test_wrong_and_surveyor_tokens_are_refused_in_words_and_english_works(office
     officer.open("/enrol?code=abc")  # an enrolment link opened in a browser points to the field app
     officer.see("Đây là liên kết đăng ký thiết bị.")
     officer.open("/")
+    officer.page.get_by_role("checkbox", name="Hiện mã truy cập").wait_for(timeout=20_000)
+    assert unlabelled(officer.page) == []  # the token field and the show-token box have names
+    officer.click("Hiện mã truy cập", role="checkbox")
     officer.sign_in("sai-ma-truy-cap")
     officer.see("Mã truy cập không đúng. Kiểm tra lại và thử lại.")
     officer.shot("sign-in-wrong-token")
@@ -293,6 +296,7 @@ def test_wrong_and_surveyor_tokens_are_refused_in_words_and_english_works(office
     officer.see("Commune: Phường Thác Mơ (25216)")
     officer.see("Figures by unit")
     officer.shot("commune-english")
+    assert unlabelled(officer.page) == []
     # the API still answers beside the dashboard, in its own shapes
     assert requests.get(f"{dashboard_server.url}/api/v1/health", timeout=10).json()["status"] == "ok"
     assert requests.get(f"{dashboard_server.url}/api/v1/no-such", timeout=10).status_code == 404

@@ -12,6 +12,7 @@ DASHBOARD: dict[str, dict[str, str]] = {
     },
     "dash.sign_in.token": {"vi": "Mã truy cập", "en": "Access token"},
     "dash.sign_in.submit": {"vi": "Đăng nhập", "en": "Sign in"},
+    "dash.sign_in.show": {"vi": "Hiện mã truy cập", "en": "Show the token"},
     "dash.sign_in.working": {"vi": "Đang kiểm tra…", "en": "Checking…"},
     "dash.sign_in.then_household": {
         "vi": "Đăng nhập để xem thông tin hộ gia đình.",

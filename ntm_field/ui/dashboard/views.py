@@ -44,15 +44,22 @@ def sign_in(model: DashboardModel, actions: Actions, *, error: str | None, notic
     def changed(e) -> None:
         typed["token"] = e.control.value or ""
 
-    box = ft.TextField(label=t("dash.sign_in.token"), password=True, can_reveal_password=True, autofocus=True,
+    box = ft.TextField(label=t("dash.sign_in.token"), password=True, autofocus=True,
                        on_change=changed, on_submit=submit, width=480)  # fmt: skip
+
+    def reveal(e) -> None:
+        box.password = not e.control.value
+        box.update()
+
+    # A labelled checkbox, not the field's eye icon: a screen reader names it.
+    show = ft.Checkbox(label=t("dash.sign_in.show"), value=False, on_change=reveal)
     controls: list[ft.Control] = [
         ft.Text(t("dash.sign_in.title"), size=24, weight=ft.FontWeight.BOLD, color=INK),
         ft.Text(t("dash.sign_in.intro"), color=INK),
     ]
     if notice:
         controls.append(ft.Text(notice, color=INK, weight=ft.FontWeight.W_500))
-    controls += [box, ft.FilledButton(t("dash.sign_in.submit"), icon=ft.Icons.LOGIN, height=48, on_click=submit)]
+    controls += [box, show, ft.FilledButton(t("dash.sign_in.submit"), icon=ft.Icons.LOGIN, height=48, on_click=submit)]
     if error:
         controls.append(ft.Text(error, color="#B3261E", weight=ft.FontWeight.BOLD))
     return ft.View(route=route, appbar=app_bar(model, actions), padding=24, scroll=ft.ScrollMode.AUTO,
