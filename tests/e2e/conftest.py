@@ -115,6 +115,19 @@ class Phone:
             box.press_sequentially(text, delay=40)
             self.page.wait_for_timeout(300)
 
+    def keys(self, label: str, text: str) -> None:
+        """Type key by key (real key events): for a field whose every keystroke matters, like search."""
+        box = self.page.get_by_role("textbox", name=label)
+        box.click()
+        self.page.wait_for_timeout(150)
+        box.press("Control+a")
+        box.press_sequentially(text, delay=40)
+        self.page.wait_for_timeout(300)
+
+    def gone(self, text: str, timeout: float = 10_000) -> None:
+        """Wait until no text (or accessible name) on screen holds `text`."""
+        self.page.get_by_text(text).or_(self.page.get_by_label(text)).first.wait_for(state="detached", timeout=timeout)
+
     def see(self, text: str, timeout: float = 15_000) -> None:
         try:
             # A text, or a group's accessible name (Flutter merges a card's or a selectable text's label).

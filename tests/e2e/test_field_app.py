@@ -45,9 +45,9 @@ def test_enrol_record_search_and_sync(server, app, phone):
     phone.shot("form-saved")
 
     phone.tap("tab", name="Hộ gia đình")
-    phone.type("Tìm theo tên, số nhà, mã hộ", "tran van binh")  # nobody: the search does filter
+    phone.keys("Tìm theo tên, số nhà, mã hộ", "tran van binh")  # nobody: the search does filter
     phone.see("Không có hộ nào.")
-    phone.type("Tìm theo tên, số nhà, mã hộ", "nguyen")
+    phone.keys("Tìm theo tên, số nhà, mã hộ", "nguyen")
     phone.see("Nguyễn Văn Đức")
     phone.shot("households")
 
