@@ -53,8 +53,10 @@ class HomeModel(Observable):
             cards.append(HamletCard(code=code, name=name, surveyed=tally.surveyed,
                                     expected=units[code].expected_households, figures=figures))  # fmt: skip
         self.cards = cards
-        self.follow_ups = [
-            FollowUp(r.id, r.follow_up_due, r.head_name, r.label_code)
-            for r in self.store.follow_ups([code for code, _ in self.hamlets()])
-        ]
+        self.refresh_follow_ups([card.code for card in cards])
+
+    def refresh_follow_ups(self, hamlet_codes: list[str] | None = None) -> None:
+        """Only the follow-ups (the team screen shows them beside its own figures)."""
+        codes = hamlet_codes if hamlet_codes is not None else [code for code, _ in self.hamlets()]
+        self.follow_ups = [FollowUp(r.id, r.follow_up_due, r.head_name, r.label_code) for r in self.store.follow_ups(codes)]
         self.changed()

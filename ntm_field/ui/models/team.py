@@ -145,10 +145,6 @@ class TeamModel(Observable):
             return None
         return f"nhan-ho-{hamlet_code}.pdf", label_sheet_pdf(household_labels(rows, enrolment.server))
 
-    def scope_units(self) -> list[tuple[str, str]]:
-        """(code, name) of the units a new member may be enrolled for: the leader's hamlets."""
-        return [(h.code, h.name) for h in self.hamlets]
-
     def _row(self, conflict: Conflict) -> ConflictRow:
         household = self.store.get(conflict.household_id)
         who = f"{household.head_name} ({household.label_code})" if household else conflict.household_id

@@ -19,7 +19,7 @@ COLOURS = {Check.CCCD: "#1565C0", Check.VNEID: "#6A1B9A", Check.SMARTPHONE: "#2E
 def build(ctx: AppContext) -> ft.View:
     t, model = ctx.i18n.t, ctx.team
     model.refresh()
-    ctx.home.refresh()
+    ctx.home.refresh_follow_ups()
     cards = [_hamlet_card(ctx, h) for h in model.hamlets]
     progress = [
         ft.Text(t("team.progress_row", name=model.surveyor_name(p), surveyed=p.surveyed, today=p.today,
@@ -141,26 +141,17 @@ def conflicts(ctx: AppContext) -> ft.View:
                               on_click=lambda _, h=row.household_id: ctx.go(f"/household/{h}")),
             ], spacing=6)))
         )  # fmt: skip
-    return ft.View(
-        route="/team/conflicts",
-        padding=12,
-        scroll=ft.ScrollMode.AUTO,
-        navigation_bar=navigation(ctx, "/team"),
-        controls=[
-            ft.Row([_back(ctx),
-                    title(t("team.conflicts"))]),  # fmt: skip
-            ft.Text(t("team.conflict_intro"), size=13),
-            ft.FilledButton(t("team.conflicts_load"), icon=ft.Icons.REFRESH, height=TOUCH, on_click=load),
-            *([ft.Text(model.message, weight=ft.FontWeight.BOLD)] if model.message else []),
-            *rows,
-        ],
-    )  # fmt: skip
+    return _subscreen(ctx, "/team/conflicts", t("team.conflicts"), [
+        ft.Text(t("team.conflict_intro"), size=13),
+        ft.FilledButton(t("team.conflicts_load"), icon=ft.Icons.REFRESH, height=TOUCH, on_click=load),
+        *_message(model),
+        *rows,
+    ])  # fmt: skip
 
 
 def invite(ctx: AppContext) -> ft.View:
     t, model = ctx.i18n.t, ctx.team
-    model.refresh()
-    units = model.scope_units()
+    units = ctx.home.hamlets()  # a new member is enrolled for one of the leader's hamlets
     chosen = ft.Dropdown(
         value=units[0][0] if units else None,
         options=[ft.DropdownOption(key=code, text=f"{name} ({code})") for code, name in units],
@@ -173,22 +164,24 @@ def invite(ctx: AppContext) -> ft.View:
             ctx.refresh()
 
     shown = model.invite
-    return ft.View(
-        route="/team/invite",
-        padding=12,
-        scroll=ft.ScrollMode.AUTO,
-        navigation_bar=navigation(ctx, "/team"),
-        controls=[
-            ft.Row([_back(ctx),
-                    title(t("team.add_member"))]),  # fmt: skip
-            ft.Semantics(label=t("team.invite_for"), content=ft.Row([chosen])),
-            ft.FilledButton(t("team.invite_create"), icon=ft.Icons.QR_CODE, height=TOUCH, on_click=create),
-            *([ft.Text(model.message, weight=ft.FontWeight.BOLD)] if model.message else []),
-            *([
-                ft.Text(t("team.invite_intro", expires=shown.expires[:10])),
-                ft.Semantics(label=t("team.invite_qr"), content=ft.Image(src=model.invite_png, width=240, height=240)),
-                ft.Text(t("team.invite_code", code=shown.code), size=20, weight=ft.FontWeight.BOLD),
-                ft.Text(shown.link, size=12),
-            ] if shown and model.invite_png else []),
-        ],
-    )  # fmt: skip
+    return _subscreen(ctx, "/team/invite", t("team.add_member"), [
+        ft.Semantics(label=t("team.invite_for"), content=ft.Row([chosen])),
+        ft.FilledButton(t("team.invite_create"), icon=ft.Icons.QR_CODE, height=TOUCH, on_click=create),
+        *_message(model),
+        *([
+            ft.Text(t("team.invite_intro", expires=shown.expires[:10])),
+            ft.Semantics(label=t("team.invite_qr"), content=ft.Image(src=model.invite_png, width=240, height=240)),
+            ft.Text(t("team.invite_code", code=shown.code), size=20, weight=ft.FontWeight.BOLD),
+            ft.Text(shown.link, size=12),
+        ] if shown and model.invite_png else []),
+    ])  # fmt: skip
+
+
+def _subscreen(ctx: AppContext, route: str, heading: str, controls: list[ft.Control]) -> ft.View:
+    """A screen under /team: a back button and its title above its controls, the Tổ tab selected."""
+    return ft.View(route=route, padding=12, scroll=ft.ScrollMode.AUTO, navigation_bar=navigation(ctx, "/team"),
+                   controls=[ft.Row([_back(ctx), title(heading)]), *controls])  # fmt: skip
+
+
+def _message(model) -> list[ft.Control]:
+    return [ft.Text(model.message, weight=ft.FontWeight.BOLD)] if model.message else []
