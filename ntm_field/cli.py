@@ -361,6 +361,8 @@ def _sync_problem(error: Exception) -> str:
         if error.error_code == "invalid_code":
             return "the enrolment code is wrong, used up or expired"
         return f"the server refused the request ({error.status} {error.error_code})"
+    if isinstance(error, ServerBusy) and str(error) == "http_429" and error.retry_after:
+        return f"too many requests or wrong codes; try again in {error.retry_after:.0f} s"
     if isinstance(error, ServerBusy):
         return f"the server is busy or failing ({error}); try again later"
     if isinstance(error, Offline):

@@ -54,7 +54,8 @@ def serve(*, db: str | None, host: str, port: int) -> None:
     public = os.environ.get("NTM_PUBLIC_URL", f"http://{host}:{port}")
     limits = {
         name: _positive_int(f"NTM_{name.upper()}")
-        for name in ("requests_per_minute", "enrolments_per_minute")
+        for name in ("requests_per_minute", "enrolments_per_minute", "wrong_codes_per_address", "wrong_codes_per_prefix",
+                     "wrong_code_window")  # fmt: skip
         if os.environ.get(f"NTM_{name.upper()}")
     }
     app = create_app(Settings(database_url=url, public_url=public, **limits), store=open_store(url))

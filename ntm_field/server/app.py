@@ -9,11 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
-import time
 import uuid
 import zlib
-from collections import deque
 from contextlib import asynccontextmanager
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
 from ntm_field import __version__
+from ntm_field.domain import enrol_code
 from ntm_field.server import errors
 from ntm_field.server import openapi as docs
 from ntm_field.server.changes import decode_cursor, pull, push_batch
@@ -37,6 +35,7 @@ from ntm_field.server import reports
 from ntm_field.server.conflicts import list_conflicts, resolve
 from ntm_field.server.coverage import coverage_report, scoped_unit
 from ntm_field.server.db import open_backend
+from ntm_field.server.limits import RateLimited, RateLimiter, WrongCodes
 from ntm_field.server.store import ROLES, Device, ServerStore
 
 log = logging.getLogger("ntm_field.server")
@@ -54,39 +53,16 @@ class Settings:
     public_url: str = "http://127.0.0.1:8080"
     requests_per_minute: int = 600  # per token; the contract asks for at least 120
     enrolments_per_minute: int = 30  # per client address
+    # Wrong enrolment codes, per client address and per code prefix, in a sliding window: past either
+    # limit, that address or prefix is refused until the window has passed (a right code too).
+    wrong_codes_per_address: int = 20
+    wrong_codes_per_prefix: int = 10
+    wrong_code_window: int = 15 * 60  # seconds
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     # Test-only fault hook: called after each change commits, before the reply. The command
     # line never sets it; tests/server/fault_server.py does.
     after_commit: Callable[[], None] | None = None
-
-
-class RateLimiter:
-    """A sliding one-minute window per key; answers how long to wait when over."""
-
-    def __init__(self, per_minute: int):
-        self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, key: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - 60:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                retry = max(1, int(60 - (now - hits[0])) + 1)
-                raise RateLimited(retry)
-            hits.append(now)
-
-
-class RateLimited(errors.ApiError):
-    status, code = 429, "rate_limited"
-
-    def __init__(self, retry_after: int):
-        super().__init__(f"too many requests: retry in {retry_after} s")
-        self.retry_after = retry_after
 
 
 def create_app(settings: Settings, store: ServerStore | None = None, *, dashboard: bool = True) -> FastAPI:
@@ -102,6 +78,8 @@ def create_app(settings: Settings, store: ServerStore | None = None, *, dashboar
     app.state.store = store
     app.state.token_limiter = RateLimiter(settings.requests_per_minute)
     enrol_limiter = RateLimiter(settings.enrolments_per_minute)
+    wrong_codes = WrongCodes(per_address=settings.wrong_codes_per_address, per_prefix=settings.wrong_codes_per_prefix,
+                             window=settings.wrong_code_window)  # fmt: skip
 
     @app.exception_handler(errors.ApiError)
     async def api_error(_: Request, error: errors.ApiError) -> JSONResponse:
@@ -140,16 +118,22 @@ def create_app(settings: Settings, store: ServerStore | None = None, *, dashboar
 
     @app.post("/api/v1/enrol", status_code=201, **docs.ROUTES["enrol"])
     async def enrol(request: Request) -> dict:
-        enrol_limiter.check(request.client.host if request.client else "?")
+        # The client's address as uvicorn gives it: the peer, or X-Forwarded-For when the peer is a trusted
+        # proxy (uvicorn's --forwarded-allow-ips, by default 127.0.0.1 only).
+        address = request.client.host if request.client else "?"
+        enrol_limiter.check(address)
         body = await _json_body(request)
         code, name = body.get("code"), body.get("device_name", "")
-        if not isinstance(code, str) or not code or len(code) > 200:
-            raise errors.InvalidCode("the enrolment code is not valid")
         if not isinstance(name, str) or len(name) > 100 or any(ord(c) < 32 or ord(c) == 127 for c in name):
             # control characters too: PostgreSQL text cannot hold NUL
             raise errors.Invalid("device_name must be text of at most 100 characters, no control characters",
                                  field="device_name")
-        device, token = await run_in_threadpool(store.enrol, code, name)
+        typed = code if isinstance(code, str) else ""
+        guess = wrong_codes.attempt(address, enrol_code.prefix(enrol_code.normalise(typed[:200])))
+        if not typed or len(typed) > 200:
+            raise errors.InvalidCode("the enrolment code is not valid")
+        device, token = await run_in_threadpool(store.enrol, typed, name)
+        wrong_codes.right(guess)
         return {
             "device_id": device.id,
             "token": token,

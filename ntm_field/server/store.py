@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from ntm_field.domain import enrol_code
 from ntm_field.domain.codes import Check
 from ntm_field.domain.indicators import Tally, tally_household
 from ntm_field.domain.records import Household
@@ -33,8 +34,24 @@ VISIT_COUNTERS = ("surveyed", "absent", "refused", "moved", "vacant")
 
 
 def token_hash(secret: str) -> str:
-    """Tokens and codes are 256-bit random strings: a plain SHA-256 is enough to store them."""
+    """Tokens are 256-bit random strings: a plain SHA-256 is enough to store them."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# An enrolment code has 50 bits only: its stored hash must be slow to try every code against (a stolen
+# database copy must not give away the codes still open). The salt is fixed because codes are looked up
+# by their hash; 10,000 rounds cost ~2 ms per enrolment.
+CODE_HASH_SALT = b"ntm-field enrolment code"
+CODE_HASH_ROUNDS = 10_000
+
+
+def code_hash(typed: str) -> str:
+    """The stored hash of an enrolment code as typed (any case or grouping). Text that is not a short
+    code is hashed as the long codes of earlier versions were (SHA-256 of the text as given)."""
+    symbols = enrol_code.normalise(typed)
+    if not enrol_code.is_code(symbols):
+        return token_hash(typed.strip())
+    return hashlib.pbkdf2_hmac("sha256", symbols.encode(), CODE_HASH_SALT, CODE_HASH_ROUNDS).hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,29 +201,33 @@ class ServerStore:
     def create_enrol_code(
         self, *, role: str, scope: Iterable[str], uses: int, expires_in: timedelta, created_by: str
     ) -> EnrolCode:
-        """A new enrolment code; only its hash is stored."""
-        code = secrets.token_urlsafe(32)
+        """A new enrolment code (`K7QM-4XRT-9B`, 50 bits); only its hash is stored."""
+        code = enrol_code.new_code(secrets.choice)
         expires = self.clock() + expires_in
         scope = tuple(scope)
         with self.backend.transaction() as tx:
             tx.execute(
                 """INSERT INTO enrol_codes (code_hash, role, scope, uses_left, expires_at, created_by, created_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                [token_hash(code), role, json.dumps(scope), uses, expires.isoformat(), created_by, self.clock().isoformat()],
+                [code_hash(code), role, json.dumps(scope), uses, expires.isoformat(), created_by, self.clock().isoformat()],
             )
             self._audit(tx, created_by, "enrol_code.create", None, {"role": role, "scope": list(scope), "uses": uses})
         return EnrolCode(code=code, role=role, scope=scope, expires=expires)
 
     def enrol(self, code: str, device_name: str) -> tuple[Device, str]:
-        """Exchange an enrolment code for a device and its token (returned once, stored hashed)."""
+        """Exchange an enrolment code (any case or grouping) for a device and its token (returned once,
+        stored hashed)."""
         now = self.clock()
+        hashed = code_hash(code)
         with self.backend.transaction() as tx:
+            # The row lock of the decrement makes two enrolments with a single-use code take turns.
             row = tx.one(
-                "SELECT role, scope, uses_left, expires_at FROM enrol_codes WHERE code_hash = ?", [token_hash(code)]
+                "UPDATE enrol_codes SET uses_left = uses_left - 1 WHERE code_hash = ? AND uses_left > 0 "
+                "RETURNING role, scope, expires_at",
+                [hashed],
             )
-            if row is None or row[2] <= 0 or datetime.fromisoformat(row[3]) <= now:
-                raise errors.InvalidCode("the enrolment code is not valid")
-            tx.execute("UPDATE enrol_codes SET uses_left = uses_left - 1 WHERE code_hash = ?", [token_hash(code)])
+            if row is None or datetime.fromisoformat(row[2]) <= now:
+                raise errors.InvalidCode("the enrolment code is not valid")  # the decrement is rolled back
             token = secrets.token_urlsafe(32)
             device = Device(id=self.new_id(), name=device_name, role=row[0], scope=tuple(json.loads(row[1])))
             tx.execute(

@@ -41,6 +41,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "The server cannot be reached. Check the network and the server address, then try again.",
     },
     "enrol.error.server": {"vi": "Máy chủ đang bận hoặc gặp lỗi. Thử lại sau.", "en": "The server is busy or failing. Try again later."},
+    "enrol.error.too_many": {
+        "vi": "Đã thử đăng ký quá nhiều lần. Hãy thử lại sau {minutes} phút.",
+        "en": "Too many enrolment attempts. Try again in {minutes} min.",
+    },
     "enrol.error.link": {
         "vi": "Cần địa chỉ máy chủ và mã đăng ký (hoặc một liên kết đăng ký đầy đủ).",
         "en": "A server address and a code are needed (or a whole enrolment link).",

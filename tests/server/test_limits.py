@@ -27,12 +27,7 @@ def test_rate_limits_answer_429_with_retry_after(server):
     other = server.enrol("surveyor", "25216-01")
     assert session.get(server.api("/api/v1/sync/pull"), headers={"Authorization": f"Bearer {other['token']}"},
                        timeout=10).status_code == 200  # fmt: skip
-
-    answers = [session.post(server.api("/api/v1/enrol"), json={"code": "wrong", "device_name": "x"}, timeout=10)
-               for _ in range(29)]  # fmt: skip
-    # 30 enrolments a minute per address: the two above count, so 28 more are judged, then 429
-    assert [a.status_code for a in answers[:28]] == [400] * 28
-    assert answers[28].status_code == 429 and "Retry-After" in answers[28].headers
+    # Enrolments per address and wrong codes per address and per prefix: tests/server/test_enrol_codes.py.
 
 
 @ENGINES

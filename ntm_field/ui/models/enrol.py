@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from ntm_field.domain.device import EnrolLinkError, Enrolment
@@ -47,7 +48,9 @@ class EnrolModel(Observable):
             self.error = self.i18n.t(key) if key else self.i18n.t("enrol.error.other", detail=error.error_code)
         except Offline:
             self.error = self.i18n.t("enrol.error.offline")
-        except (ServerBusy, BadReply):
+        except ServerBusy as error:
+            self.error = self._busy(error)
+        except BadReply:
             self.error = self.i18n.t("enrol.error.server")
         except SyncError as error:
             self.error = self.i18n.t("enrol.error.other", detail=error.code)
@@ -55,3 +58,9 @@ class EnrolModel(Observable):
             self.busy = False
             self.changed()
         return None
+
+    def _busy(self, error: ServerBusy) -> str:
+        if str(error) != "http_429":
+            return self.i18n.t("enrol.error.server")
+        # Too many attempts from here, or too many wrong codes: the server says how long to wait.
+        return self.i18n.t("enrol.error.too_many", minutes=max(1, math.ceil((error.retry_after or 60) / 60)))
