@@ -27,8 +27,10 @@ from ntm_field.domain.records import Household
 from ntm_field.domain.text import fold
 from ntm_field.domain.units import Level, Unit, parse_units_csv
 from ntm_field.domain.validation import Problem, ValidationError, validate_document
+from ntm_field.store import drafts as draft_rows
 from ntm_field.store import sync_state
 from ntm_field.store.checkpoint import Checkpointer
+from ntm_field.store.drafts import DraftSummary
 from ntm_field.store.integrity import ensure_intact
 from ntm_field.store.migrations import MIGRATIONS
 from ntm_field.store.rows import write_household
@@ -67,6 +69,8 @@ class HouseholdSummary:
     fully_covered: bool
     sync_state: str
     follow_up_due: str | None
+    has_draft: bool = False  # unsaved changes are kept as a draft (opened at /draft/ID)
+    in_conflict: bool = False  # the server answered `conflict` to this device's last change (see BROWSE_STATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +153,8 @@ class LocalStore:
     # ----- writes -------------------------------------------------------------------
 
     def save(self, household: Household) -> SavedHousehold:
-        """Validate and store a household with an outbox entry, in one transaction.
+        """Validate and store a household with an outbox entry, in one transaction that also deletes
+        its draft.
 
         The household is stamped with the device time (`updated_at`). Raises
         `ValidationError` (nothing stored) when it breaks the contract.
@@ -192,6 +197,7 @@ class LocalStore:
         )
         change_id = self._new_id()
         base_rev = sync_state.queue_edit(db, household.id, document, change_id=change_id, now=now)
+        draft_rows.discard_draft(db, household.id)  # saved: the draft it came from is done
         return SavedHousehold(household=household, change_id=change_id, base_rev=base_rev)
 
     @staticmethod
@@ -209,6 +215,32 @@ class LocalStore:
         """Record the server's answers for pushed changes, all in one transaction."""
         with self._transaction() as db:
             sync_state.record_results(db, results, now=self._clock().isoformat())
+
+    # ----- drafts -----------------------------------------------------------------------
+
+    def save_draft(self, household_id: str, hamlet_code: str, head_name: str, house_no: str, payload: dict) -> None:
+        """Keep an open form as the household's draft (replacing its previous one), committed when this returns.
+
+        The payload is stored as given (JSON); a draft never enters the outbox, so it is never synced.
+        """
+        with self._transaction() as db:
+            draft_rows.save_draft(db, household_id, hamlet_code=hamlet_code, head_name=head_name, house_no=house_no,
+                                  payload=payload, now=self._clock().isoformat())  # fmt: skip
+
+    def draft(self, household_id: str) -> dict | None:
+        """The payload of the household's draft, or None."""
+        with self._connect() as db:
+            return draft_rows.draft(db, household_id)
+
+    def drafts(self) -> list[DraftSummary]:
+        """Every draft on the device, newest first."""
+        with self._connect() as db:
+            return draft_rows.drafts(db)
+
+    def discard_draft(self, household_id: str) -> None:
+        """Forget the household's draft (the saved household, if any, is untouched)."""
+        with self._transaction() as db:
+            draft_rows.discard_draft(db, household_id)
 
     # ----- sync -------------------------------------------------------------------------
 
@@ -238,7 +270,7 @@ class LocalStore:
             _replace_units(db, units)
 
     def wipe(self) -> None:
-        """Erase every household, change, unit and setting (the device was revoked)."""
+        """Erase every household, draft, change, unit and setting (the device was revoked)."""
         with self._transaction() as db:
             sync_state.wipe(db)
 
@@ -283,19 +315,33 @@ class LocalStore:
         return None if row is None else Household.from_document(json.loads(row[0]))
 
     def list_households(self, hamlet_code: str) -> list[HouseholdSummary]:
-        """The households of a hamlet, by house number, with their four-check summary."""
+        """The households of a hamlet, by house number (natural order) and name, with their four-check summary."""
         with self._connect() as db:
             rows = db.query(
-                f"SELECT {SUMMARY_COLUMNS} FROM households WHERE hamlet_code = ? ORDER BY house_no, head_name",
+                f"SELECT {SUMMARY_COLUMNS} FROM households WHERE hamlet_code = ? ORDER BY house_sort, head_name",
                 [hamlet_code],
             )
             return [_summary(row) for row in rows]
 
-    def browse(self, hamlet_codes: Iterable[str], *, only: str = "all", limit: int = 200) -> list[HouseholdSummary]:
-        """The first `limit` households of the hamlets by hamlet, house number and name, keeping `only`
-        those not visited, with a follow-up, surveyed but not fully covered, or refused by the server
-        (`BROWSE`): filtered and cut in SQL, so a 50,000-household store lists as fast as a hamlet."""
-        return self._summaries_of(hamlet_codes, BROWSE[only], "hamlet_code, house_no, head_name", limit)
+    def same_house_no(self, hamlet_code: str, house_no: str, *, other_than: str) -> HouseholdSummary | None:
+        """Another household of the hamlet with this house number (case and spaces ignored), or None."""
+        with self._connect() as db:
+            rows = db.query(
+                f"SELECT {SUMMARY_COLUMNS} FROM households WHERE hamlet_code = ? AND id != ? "
+                "AND lower(replace(house_no, ' ', '')) = ? LIMIT 1",
+                [hamlet_code, other_than, house_no.replace(" ", "").lower()],
+            )
+            return next((_summary(row) for row in rows), None)
+
+    def browse(
+        self, hamlet_codes: Iterable[str], *, only: str = "all", state: str = "all", limit: int = 200
+    ) -> list[HouseholdSummary]:
+        """The first `limit` households of the hamlets by hamlet, house number (natural order) and name,
+        keeping `only` those not visited, with a follow-up, surveyed but not fully covered, or refused by
+        the server (`BROWSE`), and of one `state` (`BROWSE_STATE`: with a draft, saved and not sent, sent,
+        needs fix, in conflict): filtered and cut in SQL, so a 50,000-household store lists as fast as a hamlet."""
+        where = f"({BROWSE[only]}) AND ({BROWSE_STATE[state]})"
+        return self._summaries_of(hamlet_codes, where, "hamlet_code, house_sort, head_name", limit)
 
     def follow_ups(self, hamlet_codes: Iterable[str], *, limit: int = 200) -> list[HouseholdSummary]:
         """Households of the hamlets with a follow-up visit, soonest first (by the follow-up index)."""
@@ -436,6 +482,22 @@ BROWSE = {
     "not_covered": "visit_status = 'surveyed' AND fully_covered = 0",
     "needs_fix": f"sync_state = '{ChangeState.REJECTED}'",
 }
+# The device learns of a conflict only from the server's answer to its own change (`conflict_rev`); it holds
+# until a newer revision of the household is pulled (the leader's resolution, or any later edit) or the
+# household is edited again here. A conflict between two other devices is not known here.
+# Rare states are found through an index (drafts' key, conflict_rev, sync_state); the common one (sent) walks
+# the list's ordered index: `+sync_state` keeps SQLite from sorting every sent household of 50,000.
+IN_CONFLICT = f"(conflict_rev IS NOT NULL AND +sync_state = '{ChangeState.SYNCED}' AND coalesce(rev, 0) <= conflict_rev)"
+HAS_DRAFT = "(id IN (SELECT household_id FROM drafts))"
+BROWSE_STATE = {
+    "all": "1",
+    "draft": HAS_DRAFT,
+    "pending": f"sync_state = '{ChangeState.PENDING}'",
+    "synced": f"+sync_state = '{ChangeState.SYNCED}' AND NOT {IN_CONFLICT}",
+    "rejected": f"sync_state = '{ChangeState.REJECTED}'",
+    # the few households with a conflict_rev, through its index, then sorted
+    "conflict": f"id IN (SELECT id FROM households WHERE conflict_rev > 0) AND {IN_CONFLICT}",
+}
 FIGURE_COLUMNS = (
     *(f"{check.value}_{part}" for check in Check for part in ("covered", "eligible", "unknown")),
     "vneid_level1", "fully_covered",
@@ -444,7 +506,7 @@ SUMMARY_COLUMNS = ", ".join(
     [
         "id", "hamlet_code", "label_code", "house_no", "head_name", "visit_status", "members_count",
         *(f"{check.value}_{part}" for check in Check for part in ("covered", "eligible")),
-        "fully_covered", "sync_state", "follow_up_due",
+        "fully_covered", "sync_state", "follow_up_due", f"{HAS_DRAFT} AS has_draft", f"{IN_CONFLICT} AS in_conflict",
     ]
 )  # fmt: skip
 
@@ -486,7 +548,7 @@ def _summaries(db: Database, rowids: list[int]) -> list[HouseholdSummary]:
         return []
     sql = (
         f"SELECT {SUMMARY_COLUMNS} FROM households WHERE rowid IN ({','.join('?' * len(rowids))}) "
-        "ORDER BY hamlet_code, house_no, head_name"
+        "ORDER BY hamlet_code, house_sort, head_name"
     )
     return [_summary(row) for row in db.query(sql, rowids)]
 
@@ -504,6 +566,8 @@ def _summary(row: dict[str, Any]) -> HouseholdSummary:
         fully_covered=bool(row["fully_covered"]),
         sync_state=row["sync_state"],
         follow_up_due=row["follow_up_due"],
+        has_draft=bool(row["has_draft"]),
+        in_conflict=bool(row["in_conflict"]),
     )
 
 

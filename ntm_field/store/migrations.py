@@ -8,7 +8,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from ntm_field.domain.records import Household
-from ntm_field.store.rows import QUALITY_COLUMNS, quality_counts
+from ntm_field.store.rows import QUALITY_COLUMNS, house_sort_key, quality_counts
 
 MIGRATIONS = Migrations("ntm_field.local_store")
 
@@ -133,3 +133,36 @@ def m0004_quality_counts(db: Database) -> None:
             f"UPDATE households SET {', '.join(f'{c} = ?' for c in QUALITY_COLUMNS)} WHERE id = ?",
             [*(counts[c] for c in QUALITY_COLUMNS), household_id],
         )
+
+
+@MIGRATIONS()
+def m0005_drafts(db: Database) -> None:
+    """Open forms kept as drafts (ODK Collect's "incomplete" forms): one per household, on the device only.
+
+    The payload is the form's whole state as the form model gives it, opaque to the store; the other
+    columns are what home and the household list show without reading it."""
+    db.execute(
+        """
+        CREATE TABLE drafts (
+            household_id TEXT PRIMARY KEY,
+            hamlet_code TEXT NOT NULL,
+            head_name TEXT NOT NULL DEFAULT '',
+            house_no TEXT NOT NULL DEFAULT '',
+            payload TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db["drafts"].create_index(["updated_at"])
+
+
+@MIGRATIONS()
+def m0006_house_sort_and_conflicts(db: Database) -> None:
+    """A natural sort key of each house number (3 before 24, 12A after 12) with an index the household list
+    reads in order, and the revision at which the server answered `conflict` to this device's change."""
+    db["households"].add_column("house_sort", str, not_null_default="")
+    db["households"].add_column("conflict_rev", int)
+    rows = list(db.execute("SELECT id, house_no FROM households"))
+    db.conn.executemany("UPDATE households SET house_sort = ? WHERE id = ?", [(house_sort_key(no), i) for i, no in rows])
+    db["households"].create_index(["hamlet_code", "house_sort", "head_name"])
+    db["households"].create_index(["conflict_rev"])

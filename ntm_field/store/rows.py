@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from sqlite_utils import Database
@@ -42,7 +43,7 @@ HOUSEHOLD_COLUMNS = (
     "id", "hamlet_code", "house_no", "head_name", "visit_status", "surveyed_on", "follow_up_due",
     "label_code", "document", "base_document", "rev", "sync_state", "updated_at", "saved_at", "search_text",
     "members_count", *(f"{c.value}_{part}" for c in Check for part in ("covered", "eligible")),
-    "fully_covered", *(f"{c.value}_unknown" for c in Check), "vneid_level1",
+    "fully_covered", *(f"{c.value}_unknown" for c in Check), "vneid_level1", "house_sort",
 )  # fmt: skip
 QUALITY_COLUMNS = (*(f"{c.value}_unknown" for c in Check), "vneid_level1")
 UPSERT_HOUSEHOLD = (
@@ -80,12 +81,31 @@ def household_row(
         "search_text": fold(" | ".join(s for s in searchable if s)),
         "members_count": len(household.members),
         "fully_covered": int(tally.fully_covered > 0),
+        "house_sort": house_sort_key(household.house_no),
     }
     for check in Check:
         figure = tally.figure(check)
         row[f"{check.value}_covered"] = figure.covered
         row[f"{check.value}_eligible"] = figure.eligible
     return row | quality_counts(household, tally)
+
+
+_DIGITS = re.compile(r"([0-9]+)")
+NO_HOUSE_NO = "~"  # after every key that starts with a digit or a letter: households without a number last
+
+
+def house_sort_key(house_no: str) -> str:
+    """A key that sorts house numbers naturally as plain text: 3 before 24, 12 before 12A before 12B, 12/3
+    after 12; case and diacritics ignored. Each run of digits is written as its length (two digits) and
+    its value without leading zeros, so text comparison of the keys compares the numbers."""
+    text = fold(house_no)
+    if not text:
+        return NO_HOUSE_NO
+    parts = _DIGITS.split(text)
+    for i in range(1, len(parts), 2):
+        digits = parts[i].lstrip("0")
+        parts[i] = f"{len(digits):02d}{digits}"
+    return "".join(parts)
 
 
 def quality_counts(household: Household, tally: Tally | None = None) -> dict[str, int]:

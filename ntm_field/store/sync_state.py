@@ -83,9 +83,9 @@ def enrol(db: Database, granted: Enrolment) -> None:
 
 
 def wipe(db: Database) -> None:
-    """Remove every household, change, unit and setting (a revoked device, or a new enrolment)."""
+    """Remove every household, draft, change, unit and setting (a revoked device, or a new enrolment)."""
     db.execute("PRAGMA secure_delete = ON")  # overwrite the freed pages: the data must not linger in the file
-    for table in ("members", "households", "outbox", "units", "meta"):
+    for table in ("members", "households", "drafts", "outbox", "units", "meta"):
         db.execute(f"DELETE FROM {table}")
 
 
@@ -193,6 +193,10 @@ def record_results(db: Database, results: Iterable[ChangeResult], *, now: str) -
                 "UPDATE outbox SET state = ?, result_status = ?, rev = ?, settled_at = ? WHERE change_id = ?",
                 [ChangeState.SYNCED, result.status, result.rev, now, result.change_id],
             )
+            if result.status is ResultStatus.CONFLICT:
+                # The device's one sign of a conflict: it lasts until a newer revision (a leader's
+                # resolution, or any later edit) is pulled; see BROWSE_STATE in store/local.py.
+                db.execute("UPDATE households SET conflict_rev = ? WHERE id = ?", [result.rev, household_id])
             if result.status is ResultStatus.APPLIED:
                 # Stored as sent: that is now the server's copy at this revision.
                 db.execute(
