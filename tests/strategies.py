@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
@@ -78,15 +79,19 @@ def households(draw, *, hamlet_code: str = "25216-03", min_members: int = 0) -> 
     ids = draw(st.lists(member_ids, min_size=lower, max_size=6, unique=True))
     people = tuple(draw(members(member_id=i, max_birth_year=surveyed_on.year)) for i in ids)
     follow_up = draw(follow_ups)
+    consent = Consent(given=draw(st.booleans()), notice_version="2024-04")
+    if not consent.given:  # without consent a household carries no personal data (contract v1.1)
+        people = tuple(replace(m, full_name="", note="") for m in people)
+        follow_up = follow_up and replace(follow_up, note="")
     return Household(
         id=str(draw(st.uuids(version=4))),
         hamlet_code=hamlet_code,
-        head_name=people[0].full_name if people else draw(names),
+        head_name=(people[0].full_name if people else draw(names)) if consent.given else "",
         visit_status=status,
         surveyed_on=surveyed_on,
         house_no=draw(st.sampled_from(["", "12", "7A", "105/3"])),
-        address=draw(st.sampled_from(["", "Tổ 3", "Ấp Phước Thiện"])),
-        consent=Consent(given=draw(st.booleans()), notice_version="2024-04"),
+        address=draw(st.sampled_from(["", "Tổ 3", "Ấp Phước Thiện"])) if consent.given else "",
+        consent=consent,
         follow_up=follow_up,
         note="",
         members=people,

@@ -40,8 +40,6 @@ FOLLOW_UP_NOTES = ("quay lại buổi tối", "hướng dẫn kích hoạt VNeID
                    "chờ con về cài ứng dụng", "hỗ trợ đăng ký chữ ký số", "hẹn cuối tuần")  # fmt: skip
 VISITS = ((VisitStatus.SURVEYED, 860), (VisitStatus.ABSENT, 65), (VisitStatus.VACANT, 30),
           (VisitStatus.MOVED, 25), (VisitStatus.REFUSED, 20))  # fmt: skip
-VISIT_NOTES = {VisitStatus.VACANT: "Nhà không có người ở", VisitStatus.MOVED: "Cả hộ đã chuyển đi nơi khác",
-               VisitStatus.REFUSED: "Hộ không đồng ý cung cấp thông tin", VisitStatus.ABSENT: ""}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,10 +180,11 @@ def _household(rng: random.Random, hamlet: Hamlet, profile: _Profile, when: date
     if status is not VisitStatus.SURVEYED:
         follow_up = None
         if status is VisitStatus.ABSENT and rng.random() < 0.8:
-            note = rng.choice(("quay lại buổi tối", "hẹn cuối tuần"))
-            follow_up = FollowUp(when + timedelta(days=rng.randint(2, 7)), note)
+            follow_up = FollowUp(when + timedelta(days=rng.randint(2, 7)), "")
+        # Nobody consented: the household carries no personal data (contract v1.1), so no name, address,
+        # note or follow-up note; the house number finds it again.
         consent = Consent(False, NOTICE_VERSION if status is VisitStatus.REFUSED else "")
-        return replace(base, consent=consent, follow_up=follow_up, note=VISIT_NOTES[status])
+        return replace(base, consent=consent, follow_up=follow_up, head_name="", address="", note="")
     follow_up = None
     pending = any(
         m.cccd == "no" or m.vneid == "level1" or m.smartphone == "no" for m in members if when.year - m.birth_year >= 14

@@ -70,6 +70,22 @@ CHECK_VALUES: dict[Check, tuple[str, ...]] = {
     Check.SIM: ("unknown", "no", "owner", "signature"),
 }
 
+# The reasons that make sense for a check that is not met (the form offers these; the contract accepts
+# any reason code for a check that is not met). `REFUSED` and `OTHER` fit every check, and are what a
+# member who declines to answer gets (`unknown` with a reason).
+REASONS_FOR: dict[Check, tuple[Reason, ...]] = {
+    Check.CCCD: (Reason.ELDERLY_OR_ILL, Reason.AWAY_WORKING, Reason.DATA_MISMATCH, Reason.NOT_INTERESTED),
+    Check.VNEID: (Reason.NO_SMARTPHONE, Reason.NO_PHONE, Reason.USES_2G_ONLY, Reason.SIM_NOT_OWNER,
+                  Reason.DATA_MISMATCH, Reason.ELDERLY_OR_ILL, Reason.AWAY_WORKING, Reason.NOT_INTERESTED),
+    Check.SMARTPHONE: (Reason.NO_PHONE, Reason.USES_2G_ONLY, Reason.CANNOT_AFFORD, Reason.ELDERLY_OR_ILL,
+                       Reason.NOT_INTERESTED),
+    Check.SIM: (Reason.SIM_NOT_OWNER, Reason.NO_PHONE, Reason.DATA_MISMATCH, Reason.AWAY_WORKING,
+                Reason.ELDERLY_OR_ILL, Reason.CANNOT_AFFORD, Reason.NOT_INTERESTED),
+}
+ANY_CHECK_REASONS: tuple[Reason, ...] = (Reason.REFUSED, Reason.OTHER)
+# An unanswered check (`unknown`) takes only these: the member declined, or something else.
+UNKNOWN_REASONS: tuple[Reason, ...] = ANY_CHECK_REASONS
+
 # The value that counts as covered for each check.
 COVERED_VALUE: dict[Check, str] = {
     Check.CCCD: "yes",

@@ -8,6 +8,7 @@ name the field and the rule, never the value: values are personal data.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -88,6 +89,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "chỉ ghi lý do cho tiêu chí chưa đạt",
         "en": "a reason is only for a check that is not met",
     },
+    "personal_without_consent": {
+        "vi": "hộ chưa đồng ý cung cấp thông tin: không được ghi họ tên, địa chỉ hay ghi chú",
+        "en": "must be empty: the household did not consent to personal data",
+    },
+    "bad_house_no": {
+        "vi": "Số nhà chỉ gồm chữ, số, khoảng trắng và các dấu / - . , ( ) # ' (không dùng biểu tượng cảm xúc hay ký hiệu khác)",
+        "en": "House number may hold only letters, digits, spaces and / - . , ( ) # ' (no emoji or other symbols)",
+    },
     "consent_version_required": {
         "vi": "cần ghi phiên bản thông báo đã đọc cho người dân",
         "en": "the version of the notice shown is required when consent is given",
@@ -136,10 +145,12 @@ def validate_document(doc: Any, *, today: date | None) -> list[Problem]:
         if not HAMLET_CODE.fullmatch(doc["hamlet_code"]):
             problems.append(Problem("hamlet_code", "bad_hamlet_code"))
     for key, limit in (("house_no", MAX_HOUSE_NO), ("address", MAX_ADDRESS), ("note", MAX_NOTE)):
-        if key in doc:
-            _string(doc, key, key, problems, max_len=limit, allow_empty=True)
+        if key in doc and _string(doc, key, key, problems, max_len=limit, allow_empty=True):
+            if key == "house_no" and not is_house_no(doc[key]):
+                problems.append(Problem("house_no", "bad_house_no"))
+    consented = _consented(doc)
     if "head_name" in doc:
-        _string(doc, "head_name", "head_name", problems, max_len=MAX_NAME)
+        _string(doc, "head_name", "head_name", problems, max_len=MAX_NAME, allow_empty=not consented)
     status_ok = "visit_status" in doc and _choice(
         doc, "visit_status", "visit_status", [s.value for s in VisitStatus], problems
     )
@@ -162,12 +173,38 @@ def validate_document(doc: Any, *, today: date | None) -> list[Problem]:
                 problems.append(Problem("members", "members_required"))
             seen: set[str] = set()
             for index, member in enumerate(members):
-                _check_member(member, f"members[{index}]", survey_year, seen, problems)
+                _check_member(member, f"members[{index}]", survey_year, seen, problems, consented)
+    if not consented:
+        problems += _personal_data(doc)
     return problems
 
 
+def _consented(doc: dict) -> bool:
+    """False only when the document says the household did not consent (v1.1: then it holds no
+    personal data, and the names may be empty)."""
+    consent = doc.get("consent")
+    return not (isinstance(consent, dict) and consent.get("given") is False)
+
+
+def _personal_data(doc: dict) -> list[Problem]:
+    """Each personal field that is not empty in a household without consent, in document order."""
+    found = [key for key in ("head_name", "address", "note") if _filled(doc.get(key))]
+    follow_up = doc.get("follow_up")
+    if isinstance(follow_up, dict) and _filled(follow_up.get("note")):
+        found.append("follow_up.note")
+    members = doc.get("members")
+    for index, member in enumerate(members if isinstance(members, list) else []):
+        if isinstance(member, dict):
+            found += [f"members[{index}].{key}" for key in ("full_name", "note") if _filled(member.get(key))]
+    return [Problem(path, "personal_without_consent") for path in found]
+
+
+def _filled(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
 def _check_member(
-    member: Any, path: str, survey_year: int | None, seen: set[str], problems: list[Problem]
+    member: Any, path: str, survey_year: int | None, seen: set[str], problems: list[Problem], consented: bool = True
 ) -> None:
     if not isinstance(member, dict):
         problems.append(Problem(path, "not_object"))
@@ -178,7 +215,7 @@ def _check_member(
             problems.append(Problem(f"{path}.id", "duplicate"))
         seen.add(member["id"])
     if "full_name" in member:
-        _string(member, "full_name", f"{path}.full_name", problems, max_len=MAX_NAME)
+        _string(member, "full_name", f"{path}.full_name", problems, max_len=MAX_NAME, allow_empty=not consented)
     if "birth_year" in member:
         year = member["birth_year"]
         if type(year) is not int:  # bool is an int subclass: refuse it explicitly
@@ -304,6 +341,30 @@ def _string(
     if _CONTROL.search(value):
         problems.append(Problem(path, "control_character"))
         return False
+    return True
+
+
+# What a house number may hold besides letters (any script) and digits: spaces and the punctuation
+# addresses use ("12/3B", "Kiốt 5 (chợ)", "Lô A-12", "Số 7, Tổ 3", "#4", "12'"), typographic variants included.
+HOUSE_NO_PUNCTUATION = frozenset(" /-\u2010\u2011\u2013.,()#'\u2019:&+_")
+_VARIATION_SELECTORS = (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0))
+
+
+def is_house_no(text: str) -> bool:
+    """Letters of any script (Vietnamese with its marks, composed or not), digits, spaces and common
+    punctuation only: emoji, symbols, keycaps and flags are refused. A combining mark is allowed only on a
+    letter (so "1️⃣", a digit with an emoji selector and an enclosing keycap, is refused)."""
+    after_letter = False
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category.startswith("L"):
+            after_letter = True
+        elif category in ("Mn", "Mc") and after_letter and not any(ord(ch) in r for r in _VARIATION_SELECTORS):
+            continue
+        elif category == "Nd" or category == "Zs" or ch in HOUSE_NO_PUNCTUATION:
+            after_letter = False
+        else:
+            return False
     return True
 
 

@@ -1,10 +1,11 @@
 """The field app's composition root and router: builds the store, the sync service, the view-models,
 and maps each route to a screen. Routes (deep-linkable): /enrol, / (home), /households,
-/households/new?hamlet=CODE, /household/ID (what a household's QR label opens), /sync, /settings; for a leader /team,
-/team/conflicts, /team/invite."""
+/households/new?hamlet=CODE, /household/ID (what a household's QR label opens; its draft when one is kept),
+/draft/ID (an unfinished form), /sync, /settings; for a leader /team, /team/conflicts, /team/invite."""
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import partial
 from pathlib import Path
@@ -20,6 +21,7 @@ from ntm_field.sync.leader import LeaderClient
 from ntm_field.sync.service import SyncService
 from ntm_field.ui.context import AppContext
 from ntm_field.ui.i18n import I18n
+from ntm_field.ui.models.drafts import DraftKeeper
 from ntm_field.ui.models.enrol import EnrolModel
 from ntm_field.ui.models.form import FormModel
 from ntm_field.ui.models.home import HomeModel
@@ -43,6 +45,7 @@ def build_context(store: LocalStore, service: SyncService) -> AppContext:
     """Every view-model, sharing one store, one sync service and one language."""
     i18n = I18n("vi")
     enrolment = store.enrolment()
+    form_model = FormModel(store, i18n, clock=device_clock, new_id=new_id, on_saved=service.saved)
     return AppContext(
         store=store,
         service=service,
@@ -52,7 +55,8 @@ def build_context(store: LocalStore, service: SyncService) -> AppContext:
                          server=enrolment.server if enrolment else ""),  # fmt: skip
         home=HomeModel(store),
         households=HouseholdListModel(store),
-        form=FormModel(store, i18n, clock=device_clock, new_id=new_id, on_saved=service.saved),
+        form=form_model,
+        drafts=DraftKeeper(store, form_model),
         sync=SyncModel(store, service, i18n),
         settings=SettingsModel(store, i18n),
         team=TeamModel(store, i18n, client=LeaderClient(store), clock=device_clock, sync_now=service.sync_now),
@@ -61,6 +65,7 @@ def build_context(store: LocalStore, service: SyncService) -> AppContext:
 
 def make_main(data_dir: Path):
     """The Flet entry point for a device store in `data_dir` (one store and service per process)."""
+    drop_events_of_detached_controls()
     store = open_device_store(data_dir)
     service = SyncService(SyncEngine(store), clock=device_clock)
     service.start()
@@ -86,20 +91,56 @@ class Router:
         ctx.refresh = self.show
         ctx.sync.subscribe(self._sync_changed)
         self._chip_shown: tuple | None = None
+        self._form_route: str | None = None
 
     def start(self) -> None:
         self.page.on_route_change = lambda _: self.show()
-        self.page.on_disconnect = lambda _: self.ctx.sync.close()
-        self.page.on_close = lambda _: self.ctx.sync.close()
+        self.page.on_disconnect = lambda _: self._closing()
+        self.page.on_close = lambda _: self._closing()
         self.show()
 
+    def _closing(self) -> None:
+        self.ctx.drafts.flush()  # a closed tab or a lost connection keeps what was typed
+        self.ctx.sync.close()
+
     def go(self, route: str) -> None:
+        """Open a screen; leaving a form with unsaved changes asks first (keep a draft, or discard)."""
+        if self._on_form() and self.ctx.form.dirty and route != self.page.route:
+            self._ask_leave(route)
+            return
+        self._open(route)
+
+    def _open(self, route: str) -> None:
         if route == self.page.route:
             self.show()
         else:
             self.page.navigate(route)
 
+    def _on_form(self) -> bool:
+        path = urlsplit(self.page.route or "/").path
+        return path == "/households/new" or path.startswith(("/household/", "/draft/"))
+
+    def _ask_leave(self, route: str) -> None:
+        t, drafts = self.ctx.i18n.t, self.ctx.drafts
+
+        def choose(action):
+            def chosen(_) -> None:
+                self.page.pop_dialog()
+                if action is not None:
+                    action()
+                    self._form_route = None  # the form is closed: "new household" next time starts afresh
+                    self._open(route)
+
+            return chosen
+
+        choices = [("form.leave.stay", None), ("form.leave.discard", drafts.discard), ("form.leave.keep", drafts.flush)]
+        self.page.show_dialog(ft.AlertDialog(
+            modal=True, title=ft.Text(t("form.leave.title")), content=ft.Text(t("form.leave.body")),
+            actions=[ft.TextButton(t(key), height=48, on_click=choose(action)) for key, action in choices],
+        ))  # fmt: skip
+
     def show(self) -> None:
+        self.ctx.drafts.flush()  # whatever screen comes next, the form's last keystrokes are kept
         for old in self.page.views:
             if callable(old.data):
                 self.ctx.form.unsubscribe(old.data)
@@ -117,12 +158,18 @@ class Router:
         if path == "/households":
             return households.build(ctx)
         if path == "/households/new":
-            hamlet = parse_qs(urlsplit(route).query).get("hamlet", [""])[0]
-            ctx.form.new_household(hamlet or _first_hamlet(ctx))
-            return form.build(ctx, route)
+            if not (ctx.form.is_new and ctx.form.dirty and self._form_route == route):  # a reload keeps the form
+                hamlet = parse_qs(urlsplit(route).query).get("hamlet", [""])[0]
+                ctx.form.new_household(hamlet or _first_hamlet(ctx))
+            return self._form(route)
         if path.startswith("/household/"):
-            ctx.form.load(path.removeprefix("/household/"))
-            return form.build(ctx, route)
+            household_id = path.removeprefix("/household/")
+            if not (ctx.form.household_id == household_id and ctx.form.dirty) and not ctx.form.resume_draft(household_id):
+                ctx.form.load(household_id)
+            return self._form(route)
+        if path.startswith("/draft/"):
+            ctx.form.resume_draft(path.removeprefix("/draft/"))
+            return self._form(route)
         if path == "/sync":
             return sync.build(ctx)
         if path == "/settings":
@@ -130,6 +177,10 @@ class Router:
         if path.startswith("/team") and ctx.team.is_leader:
             return {"/team/conflicts": team.conflicts, "/team/invite": team.invite}.get(path, team.build)(ctx)
         return home.build(ctx)
+
+    def _form(self, route: str) -> ft.View:
+        self._form_route = route
+        return form.build(self.ctx, route)
 
     def _sync_changed(self) -> None:
         # Called on the sync worker thread: redraw on the page's own loop, and only screens that show it.
@@ -144,6 +195,37 @@ class Router:
 
     async def _redraw(self) -> None:
         self.show()
+
+
+def drop_events_of_detached_controls() -> None:
+    """An event for a control that has left the page is dropped instead of crashing the session.
+
+    A tap can race a screen change: the browser sends it for a control of the screen just replaced.
+    Flet 1.0.5 then raises "Control must be added to the page first" while dispatching it, and the
+    whole app turns into "Error running app". Screens keep their controls while they are shown
+    (see views/form.py); this covers the moment between two screens. Idempotent.
+    """
+    if getattr(ft.BaseControl.before_event, "_drops_detached", False):
+        return
+    original = ft.BaseControl.before_event
+
+    def before_event(control: ft.BaseControl, e: ft.ControlEvent):
+        if not _attached(control):
+            logging.getLogger(__name__).debug("dropped %s of a control no longer shown", e.name)
+            return False
+        return original(control, e)
+
+    before_event._drops_detached = True
+    ft.BaseControl.before_event = before_event
+
+
+def _attached(control: ft.BaseControl) -> bool:
+    node = control
+    while node is not None:
+        if isinstance(node, ft.BasePage):
+            return True
+        node = node.parent
+    return False
 
 
 def _first_hamlet(ctx: AppContext) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime
 from ntm_field.store import LocalStore
 from ntm_field.sync.service import SyncService
 from ntm_field.ui.i18n import I18n
+from ntm_field.ui.models.drafts import DraftKeeper
 from ntm_field.ui.models.enrol import EnrolModel
 from ntm_field.ui.models.form import FormModel
 from ntm_field.ui.models.home import HomeModel
@@ -31,5 +32,6 @@ class AppContext:
     sync: SyncModel
     settings: SettingsModel
     team: TeamModel
+    drafts: DraftKeeper
     go: Callable[[str], None] = field(default=lambda route: None)
     refresh: Callable[[], None] = field(default=lambda: None)  # redraw the current screen

@@ -497,4 +497,5 @@ def _household_with(*members):
     return Household(
         id="3b0f5a0e-8a4e-4f6e-9d61-2f0c7a1d9e55", hamlet_code="25216-01", head_name="Lê Văn Bình",
         visit_status=VisitStatus.SURVEYED, surveyed_on=date(2024, 4, 12), members=tuple(members),
+        consent=Consent(True, "2024-04"),
     )  # fmt: skip

@@ -30,8 +30,8 @@ def test_enrol_record_search_and_sync(server, app, phone):
 
     phone.taps = 0
     phone.tap(name="Thêm hộ")
+    phone.tap("checkbox", name="Hộ đồng ý cung cấp thông tin")  # names are asked only with consent
     phone.type("Họ tên chủ hộ", MEMBERS[0][0])  # names member 1 too
-    phone.tap("checkbox", name="Hộ đồng ý cung cấp thông tin")
     for n, (name, year) in enumerate(MEMBERS, start=1):
         if n > 1:
             phone.tap(name="Thêm thành viên")
@@ -77,8 +77,8 @@ def enrol(phone, server) -> None:
 
 def add_household(phone, name: str, year: str = "1980") -> None:
     phone.tap(name="Thêm hộ")
-    phone.type("Họ tên chủ hộ", name)
     phone.tap("checkbox", name="Hộ đồng ý cung cấp thông tin")
+    phone.type("Họ tên chủ hộ", name)
     phone.type("Năm sinh thành viên 1", year)
     phone.tap(name="Đủ 4 — thành viên 1")
     phone.tap(name="Lưu")
@@ -138,15 +138,15 @@ def test_a_household_the_server_refuses_waits_in_needs_fix_with_its_field(databa
         phone.see("Máy chủ báo: Ngày khảo sát (data.surveyed_on)")
         phone.shot("form-needs-fix")
         # The phone's date was wrong: the surveyor corrects the visit date, and the fix goes through.
-        visit = (datetime.now(timezone.utc) - timedelta(days=5)).date().isoformat()
-        phone.type("Ngày khảo sát (YYYY-MM-DD)", visit)
+        visit = (datetime.now(timezone.utc) - timedelta(days=5)).date()
+        phone.type("Ngày khảo sát (ngày/tháng/năm)", visit.strftime("%d/%m/%Y"))
         phone.tap(name="Lưu")
         phone.see("Đã lưu")
         phone.tap("tab", name="Đồng bộ")
         phone.tap(name="Đồng bộ ngay")
         phone.see("Không có hộ nào cần sửa.", timeout=60_000)
         [document] = server_documents(late).values()
-        assert document["surveyed_on"] == visit
+        assert document["surveyed_on"] == visit.isoformat()
     finally:
         _stop(process)
 

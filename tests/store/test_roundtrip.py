@@ -35,7 +35,8 @@ def test_saved_households_round_trip_with_their_summary(batch):
                 tally = tally_household(expected)
                 assert row.covered == {c: (tally.figure(c).covered, tally.figure(c).eligible) for c in Check}
                 assert row.fully_covered == (tally.fully_covered == 1)
-                assert household.id in {r.id for r in store.search(fold(household.head_name), limit=100)}
+                if household.head_name:  # a household without consent has no name to search by
+                    assert household.id in {r.id for r in store.search(fold(household.head_name), limit=100)}
             assert len(store.pending_changes()) == len(batch)
         finally:
             store.close()

@@ -1,155 +1,287 @@
-"""Household form: large segmented buttons per check, "Đủ 4" per member, errors next to the fields."""
+"""Household form: consent first, the household, a card per member, errors where the user is.
+
+The screen's controls are built once when the form opens and then only shown
+from the view-model (`refresh`): values, labels, visibility and errors change in
+place. No control is replaced while the form is open, so none can receive an
+event after it left the page (the "Control must be added to the page first"
+crash of a rebuilt member card), a field keeps its focus while typing, and
+nothing above a tapped control moves. Dialogs (date, consent withdrawn, same
+house number, undo) are the page's overlays.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import date, datetime, timedelta
 
 import flet as ft
 
-from ntm_field.domain.codes import ASSISTANCE_LABELS, PRESENCE_LABELS, REASON_LABELS, VISIT_STATUS_LABELS, Check
+from ntm_field.domain.codes import VISIT_STATUS_LABELS
 from ntm_field.ui.context import AppContext
-from ntm_field.ui.models.form import NOTICE_VERSION, FormModel
-from ntm_field.ui.views.common import TALL, navigation, sync_chip, title
+from ntm_field.ui.i18n import field_label
+from ntm_field.ui.models.dates import parse_date
+from ntm_field.ui.models.form import NOTICE_VERSION
+from ntm_field.ui.views.common import TOUCH, navigation, set_text, sync_chip, title
+from ntm_field.ui.views.member_card import MemberCard
+
 
 
 def build(ctx: AppContext, route: str) -> ft.View:
-    t, model = ctx.i18n.t, ctx.form
-    members = ft.Column(spacing=8)
-    status = ft.Text("", size=16, weight=ft.FontWeight.BOLD)
-    problem = ft.Text(model.failure or model.server_problem or "", color=ft.Colors.ERROR)
-    fields: dict[str, ft.Control] = {}
-    shown = {"layout": -1}
-
-    def field(key: str, control: ft.Control) -> ft.Control:
-        fields[key] = control
-        return control
-
-    def redraw_members() -> None:
-        members.controls = [_member(ctx, model, i, field) for i in range(len(model.members))]
-
-    def refresh() -> None:
-        if model.layout != shown["layout"]:
-            shown["layout"] = model.layout
-            redraw_members()
-        for key, control in fields.items():
-            message = model.errors.get(key)
-            if isinstance(control, ft.Dropdown):
-                control.error_text = message
-            elif hasattr(control, "error"):
-                control.error = message
-        status.value = t("form.saved") if model.saved else ""
-        problem.value = model.failure or model.server_problem or ""
-        _update(members, status, problem, *fields.values())
-
-    async def save(_):
-        await asyncio.to_thread(model.save)
-        refresh()
-
-    redraw_members()
-    shown["layout"] = model.layout
-    visit = ft.Dropdown(
-        label=t("form.visit_status"), value=model.visit_status,
-        options=[ft.DropdownOption(key=v, text=ctx.i18n.visit_status(v)) for v in VISIT_STATUS_LABELS],
-        on_select=lambda e: model.set_field("visit_status", e.control.value),
-    )  # fmt: skip
-    view = ft.View(
-        route=route,
-        padding=12,
-        scroll=ft.ScrollMode.AUTO,
-        navigation_bar=navigation(ctx, "/households"),
-        controls=[
-            ft.Row([title(t("form.new") if model.is_new else t("form.edit")), sync_chip(ctx)], wrap=True),
-            ft.Text(t("form.where", hamlet=model.hamlet_code, code=model.label_code)),
-            problem,
-            field("head_name", ft.TextField(label=t("form.head_name"), value=model.head_name,
-                                            capitalization=ft.TextCapitalization.WORDS,
-                                            on_change=lambda e: model.set_field("head_name", e.control.value))),
-            field("house_no", ft.TextField(label=t("form.house_no"), value=model.house_no,
-                                           on_change=lambda e: model.set_field("house_no", e.control.value))),
-            ft.Semantics(label=t("form.visit_status"), content=field("visit_status", visit)),
-            field("surveyed_on", ft.TextField(label=t("form.surveyed_on"), value=model.surveyed_on_text,
-                                              keyboard_type=ft.KeyboardType.DATETIME,
-                                              on_change=lambda e: model.set_surveyed_on(e.control.value))),
-            field("consent", ft.Checkbox(label=t("form.consent"), value=model.consent,
-                                         on_change=lambda e: model.set_field("consent", bool(e.control.value)))),
-            ft.Text(t("form.consent_notice", version=NOTICE_VERSION), size=12),
-            title(t("form.members")),
-            members,
-            ft.OutlinedButton(t("form.add_member"), icon=ft.Icons.PERSON_ADD, height=48, on_click=lambda _: model.add_member()),
-            ft.ExpansionTile(
-                title=ft.Text(t("form.follow_up")),
-                controls=[
-                    field("follow_up.due", ft.TextField(label=t("form.follow_up"), value=model.follow_up_due,
-                                                        on_change=lambda e: model.set_field("follow_up_due", e.control.value))),
-                    ft.TextField(label=t("form.follow_up_note"), value=model.follow_up_note,
-                                 on_change=lambda e: model.set_field("follow_up_note", e.control.value)),
-                    field("note", ft.TextField(label=t("form.note"), value=model.note, multiline=True,
-                                               on_change=lambda e: model.set_field("note", e.control.value))),
-                ],
-            ),
-            ft.FilledButton(t("form.save"), icon=ft.Icons.SAVE, height=56, on_click=save),
-            status,
-        ],
-    )  # fmt: skip
-    model.subscribe(refresh)
-    view.data = refresh  # the router unsubscribes it when the screen is left
-    return view
+    return FormScreen(ctx, route).view
 
 
-def _update(*controls: ft.Control) -> None:
-    for control in controls:
-        if control.page is not None:
-            control.update()
-
-
-def _member(ctx: AppContext, model: FormModel, i: int, field) -> ft.Control:
-    t, i18n, member = ctx.i18n.t, ctx.i18n, model.members[i]
-    n = i + 1
-    applicable = model.applicable(i)
-    rows: list[ft.Control] = [
-        ft.Row([
-            ft.Text(t("form.member_head") if i == 0 else t("form.member", n=n), weight=ft.FontWeight.BOLD),
-            *([] if i == 0 else [ft.TextButton(t("form.remove_member", n=n), on_click=lambda _: model.remove_member(i))]),
-        ], alignment=ft.MainAxisAlignment.SPACE_BETWEEN),
-        field(f"members[{i}].full_name", ft.TextField(label=t("form.full_name", n=n), value=member.full_name,
-              capitalization=ft.TextCapitalization.WORDS, on_change=lambda e: model.set_member(i, "full_name", e.control.value))),
-        field(f"members[{i}].birth_year", ft.TextField(label=t("form.birth_year", n=n), value=member.birth_year,
-              keyboard_type=ft.KeyboardType.NUMBER, max_length=4,
-              on_change=lambda e: model.set_member(i, "birth_year", e.control.value))),
-        ft.Semantics(label=t("form.presence"), content=ft.Dropdown(
-            label=t("form.presence"), value=member.presence,
-            options=[ft.DropdownOption(key=p, text=i18n.presence(p)) for p in PRESENCE_LABELS],
-            on_select=lambda e: model.set_member(i, "presence", e.control.value))),
-    ]  # fmt: skip
-    if applicable:
-        rows.append(ft.FilledTonalButton(t("form.all_covered", n=n), icon=ft.Icons.DONE_ALL, height=48,
-                                         on_click=lambda _: model.all_covered(i)))  # fmt: skip
-    for check in Check:
-        if check not in applicable:
-            rows.append(ft.Text(t("form.not_applicable", label=i18n.check(check.value)), size=12, italic=True))
-            continue
-        rows.append(ft.Text(i18n.check(check.value), size=13))
-        rows.append(
-            field(f"members[{i}].{check.value}", ft.SegmentedButton(
-                selected=[member.checks[check.value]], show_selected_icon=False, style=TALL,
-                segments=[ft.Segment(value=v, label=ft.Text(i18n.value_short(check.value, v), size=13)) for v in model.values(check)],
-                on_change=lambda e, c=check.value: model.set_check(i, c, e.control.selected[0]),
-            ))
+class FormScreen:
+    def __init__(self, ctx: AppContext, route: str):
+        self.ctx, self.model = ctx, ctx.form
+        t, model = ctx.i18n.t, ctx.form
+        self.cards: dict[str, MemberCard] = {}
+        self.heading = title("")
+        self.where = ft.Text("")
+        self.problem = ft.Text("", color=ft.Colors.ERROR, visible=False)
+        self.consent = ft.Checkbox(label=t("form.consent"), on_change=self._consent_changed)
+        self.consent_off = ft.Text(t("form.consent_off"), size=13, italic=True)
+        self.head_name = ft.TextField(label=t("form.head_name"), capitalization=ft.TextCapitalization.WORDS,
+                                      key=ft.ScrollKey("head_name"),
+                                      on_change=lambda e: model.set_field("head_name", e.control.value))  # fmt: skip
+        self.house_no = ft.TextField(label=t("form.house_no"), key=ft.ScrollKey("house_no"),
+                                     on_change=lambda e: model.set_field("house_no", e.control.value))  # fmt: skip
+        self.visit = ft.Dropdown(
+            label=t("form.visit_status"), expand=True, key=ft.ScrollKey("visit_status"),
+            options=[ft.DropdownOption(key=v, text=ctx.i18n.visit_status(v)) for v in VISIT_STATUS_LABELS],
+            on_select=lambda e: model.set_field("visit_status", e.control.value),
         )  # fmt: skip
-        if model.needs_reason(i, check):
-            reason = t("form.reason", label=i18n.check_short(check.value))
-            rows.append(ft.Semantics(label=reason, content=ft.Dropdown(
-                label=reason, value=member.reasons.get(check.value),
-                options=[ft.DropdownOption(key=r, text=i18n.reason(r)) for r in REASON_LABELS],
-                on_select=lambda e, c=check.value: model.set_reason(i, c, e.control.value),
-            )))  # fmt: skip
-    rows.append(
-        ft.ExpansionTile(
-            title=ft.Text(t("form.assisted"), size=13),
-            controls=[ft.Row(wrap=True, controls=[
-                ft.Chip(label=i18n.assisted(a), selected=a in member.assisted,
-                        on_select=lambda _, a=a: model.toggle_assisted(i, a))
-                for a in ASSISTANCE_LABELS])],
-        )
-    )  # fmt: skip
-    return ft.Card(content=ft.Container(padding=10, content=ft.Column(rows, spacing=6)))
+        self.surveyed_on = _date_field(t("form.surveyed_on"), "surveyed_on", t("form.pick_date"),
+                                       on_change=lambda e: model.set_surveyed_on(e.control.value),
+                                       on_pick=lambda _: self._pick(self.model.surveyed_on_text, model.pick_surveyed_on))  # fmt: skip
+        self.follow_up_due = _date_field(t("form.follow_up"), "follow_up.due", t("form.pick_date"),
+                                         on_change=lambda e: model.set_field("follow_up_due", e.control.value),
+                                         on_pick=lambda _: self._pick(self.model.follow_up_due, model.pick_follow_up))  # fmt: skip
+        self.follow_up_note = ft.TextField(label=t("form.follow_up_note"),
+                                           on_change=lambda e: model.set_field("follow_up_note", e.control.value))  # fmt: skip
+        self.note = ft.TextField(label=t("form.note"), multiline=True, key=ft.ScrollKey("note"),
+                                 on_change=lambda e: model.set_field("note", e.control.value))  # fmt: skip
+        self.members = ft.Column(spacing=8)
+        self.status = ft.Text("", size=16, weight=ft.FontWeight.BOLD)
+        self.view = ft.View(
+            route=route,
+            padding=12,
+            scroll=ft.ScrollMode.AUTO,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+            navigation_bar=navigation(ctx, "/households"),
+            controls=[
+                ft.Row([self.heading, sync_chip(ctx)], wrap=True),
+                self.where,
+                self.problem,
+                self.consent,
+                ft.Text(t("form.consent_notice", version=NOTICE_VERSION), size=12),
+                self.consent_off,
+                self.head_name,
+                self.house_no,
+                ft.Semantics(label=t("form.visit_status"), content=ft.Row([self.visit])),
+                self.surveyed_on,
+                title(t("form.members")),
+                self.members,
+                ft.OutlinedButton(t("form.add_member"), icon=ft.Icons.PERSON_ADD, height=TOUCH, on_click=self._add_member),
+                ft.ExpansionTile(title=ft.Text(t("form.follow_up")), controls=[self.follow_up_due, self.follow_up_note, self.note]),
+                ft.FilledButton(t("form.save"), icon=ft.Icons.SAVE, height=56, on_click=self._save),
+                self.status,
+            ],
+        )  # fmt: skip
+        self.refresh()
+        model.subscribe(self.refresh)
+        self.view.data = self.refresh  # the router unsubscribes it when the screen is left
+
+    # ----- showing the view-model ---------------------------------------------------------
+
+    def refresh(self) -> None:
+        model, t = self.model, self.ctx.i18n.t
+        self.heading.value = t("form.new") if model.is_new else t("form.edit")
+        self.where.value = t("form.where", hamlet=model.hamlet_code, code=model.label_code)
+        problem = model.failure or model.server_problem or ""
+        self.problem.value, self.problem.visible = problem, bool(problem)
+        self.consent.value = model.consent
+        self.consent_off.visible = not model.consent
+        for control, value in ((self.head_name, model.head_name), (self.house_no, model.house_no),
+                               (self.surveyed_on, model.surveyed_on_text), (self.follow_up_due, model.follow_up_due),
+                               (self.follow_up_note, model.follow_up_note), (self.note, model.note)):  # fmt: skip
+            set_text(control, value)
+        for control in (self.head_name, self.follow_up_note, self.note):
+            control.disabled = not model.consent
+        if self.visit.value != model.visit_status:
+            self.visit.value = model.visit_status
+        errors = model.errors
+        self.head_name.error, self.house_no.error = errors.get("head_name"), errors.get("house_no")
+        self.surveyed_on.error, self.follow_up_due.error = errors.get("surveyed_on"), errors.get("follow_up.due")
+        self.note.error, self.visit.error_text = errors.get("note"), errors.get("visit_status")
+        self._show_members()
+        self.status.value = t("form.saved") if model.saved else ""
+
+    def _show_members(self) -> None:
+        model = self.model
+        for member in model.members:
+            if member.id not in self.cards:  # a new member: its card is added, none is replaced
+                card = MemberCard(self.ctx, member.id, on_remove=self._remove_member, on_all_covered=model.all_covered)
+                self.cards[member.id] = card
+                self.members.controls.append(card.control)
+        order = [self.cards[m.id].control for m in model.members]
+        shown = [c for c in self.members.controls if c in order]
+        if shown != order:  # an undo put a member back before another: keep the cards in the form's order
+            hidden = [c for c in self.members.controls if c not in order]
+            self.members.controls = order + hidden
+        for member_id, card in self.cards.items():
+            card.show(model, model.index(member_id))
+
+    def _control_of(self, path: str) -> ft.Control | None:
+        if path.startswith("members[") and "]." in path:
+            index, rest = path.removeprefix("members[").split("].", 1)
+            if not index.isdigit() or int(index) >= len(self.model.members):
+                return None
+            card = self.cards[self.model.members[int(index)].id]
+            return card.field(rest.split(".")[-1]) or card.name
+        return {"head_name": self.head_name, "house_no": self.house_no, "visit_status": self.visit,
+                "surveyed_on": self.surveyed_on, "consent": self.consent, "follow_up.due": self.follow_up_due,
+                "follow_up.note": self.follow_up_note, "note": self.note}.get(path)  # fmt: skip
+
+    # ----- events --------------------------------------------------------------------------
+
+    async def _save(self, _) -> None:
+        saved = await asyncio.to_thread(self.ctx.drafts.saving, self.model.save)
+        self.refresh()
+        self.view.update()
+        if saved:
+            return
+        if self.model.duplicate is not None:
+            self._ask_duplicate()
+        elif self.model.errors:
+            await self._show_first_error()
+
+    async def _show_first_error(self) -> None:
+        model, t = self.model, self.ctx.i18n.t
+        path = model.first_error
+        if path is None:
+            return
+        message = t("form.errors_bar", count=len(model.errors), field=_field_name(self.ctx, path),
+                    message=model.errors[path])  # fmt: skip
+        self.view.page.show_dialog(ft.SnackBar(ft.Text(message), duration=ft.Duration(seconds=8), show_close_icon=True))
+        control = self._control_of(path)
+        if control is None:
+            return
+        target = control.key if control.key is not None else None
+        card = self._card_of(path)
+        try:
+            if target is not None or card is not None:
+                await self.view.scroll_to(scroll_key=target or card.control.key, duration=300)
+            if hasattr(control, "focus"):
+                await control.focus()
+        except (RuntimeError, TimeoutError):
+            pass  # the screen was left meanwhile: nothing to scroll
+
+    def _card_of(self, path: str) -> MemberCard | None:
+        if not path.startswith("members["):
+            return None
+        index = path.removeprefix("members[").split("]", 1)[0]
+        if index.isdigit() and int(index) < len(self.model.members):
+            return self.cards[self.model.members[int(index)].id]
+        return None
+
+    async def _add_member(self, _) -> None:
+        self.model.add_member()
+        card = self.cards[self.model.members[-1].id]
+        self.view.update()
+        try:
+            await self.view.scroll_to(scroll_key=card.control.key, duration=200)
+        except (RuntimeError, TimeoutError):
+            pass
+
+    def _remove_member(self, member_id: str) -> None:
+        model, t = self.model, self.ctx.i18n.t
+        index = model.index(member_id)
+        if index is None:
+            return
+        name = model.members[index].full_name.strip() or t("form.member", n=index + 1)
+        model.remove_member(member_id)
+        self.view.update()  # showing a dialog ends Flet's automatic update after this handler
+        self.view.page.show_dialog(ft.SnackBar(
+            ft.Text(t("form.removed", who=name)), action=t("form.undo"), duration=ft.Duration(seconds=8),
+            on_action=lambda _: model.undo_remove(),
+        ))  # fmt: skip
+
+    def _consent_changed(self, e) -> None:
+        given = bool(e.control.value)
+        if given or not self.model.holds_personal_data:
+            self.model.set_consent(given)
+            return
+        self.consent.value = True  # withdrawn only once the user confirms that the names go
+        self.view.update()
+        t = self.ctx.i18n.t
+        self._dialog(t("form.consent_withdraw.title"), t("form.consent_withdraw.body"), [
+            (t("form.cancel"), lambda: None),
+            (t("form.consent_withdraw.confirm"), lambda: self.model.set_consent(False)),
+        ])  # fmt: skip
+
+    def _ask_duplicate(self) -> None:
+        other, t = self.model.duplicate, self.ctx.i18n.t
+        name = other.head_name or t("form.duplicate.unnamed")
+
+        async def save_anyway() -> None:
+            await asyncio.to_thread(self.ctx.drafts.saving, lambda: self.model.save(despite_duplicate=True))
+            self.refresh()
+            self.view.update()
+
+        self._dialog(t("form.duplicate.title", house_no=other.house_no),
+                     t("form.duplicate.body", name=name, code=other.label_code), [
+            (t("form.duplicate.open"), lambda: self.ctx.go(f"/household/{other.id}")),
+            (t("form.duplicate.save"), save_anyway),
+        ])  # fmt: skip
+
+    def _dialog(self, heading: str, body: str, choices: list) -> None:
+        page = self.view.page
+
+        def choose(action):
+            async def chosen(_) -> None:
+                page.pop_dialog()
+                result = action()
+                if asyncio.iscoroutine(result):
+                    await result
+
+            return chosen
+
+        page.show_dialog(ft.AlertDialog(
+            modal=True, title=ft.Text(heading), content=ft.Text(body),
+            actions=[ft.TextButton(label, height=TOUCH, on_click=choose(action)) for label, action in choices],
+        ))  # fmt: skip
+
+    def _pick(self, current: str, chosen) -> None:
+        today = self.ctx.clock().date()
+
+        def picked(e) -> None:
+            if e.control.value is not None:
+                chosen(_local_date(e.control.value))
+
+        self.view.page.show_dialog(ft.DatePicker(
+            value=parse_date(current) or today, first_date=date(today.year - 2, 1, 1),
+            last_date=today + timedelta(days=366), on_change=picked,
+        ))  # fmt: skip
+
+
+def _date_field(label: str, key: str, pick_label: str, *, on_change, on_pick) -> ft.TextField:
+    return ft.TextField(
+        label=label, key=ft.ScrollKey(key), keyboard_type=ft.KeyboardType.DATETIME, on_change=on_change,
+        suffix=ft.IconButton(ft.Icons.CALENDAR_MONTH, tooltip=pick_label, on_click=on_pick),
+    )
+
+
+def _local_date(value: datetime | date) -> date:
+    """The day the user picked (the client sends midnight of that day; a UTC time may say the day before)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None and value.utcoffset():
+            value = value.astimezone()
+        if value.hour >= 12:  # midnight local sent as UTC on a zone east of Greenwich
+            return (value + timedelta(hours=12)).date()
+        return value.date()
+    return value
+
+
+def _field_name(ctx: AppContext, path: str) -> str:
+    """The field in words, without the wire path (the user does not need it)."""
+    return field_label(ctx.i18n, path).rsplit(" (", 1)[0]

@@ -1,0 +1,82 @@
+"""The household form in a real browser, used as surveyors use it: a birth year typed key by key that
+turns an adult into a teenager and back keeps its field (focus and place) while the card below reshapes;
+errors are shown where the user is; a removed member comes back with "Hoàn tác"."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tests.e2e.test_field_app import enrol
+
+CONSENT = "Hộ đồng ý cung cấp thông tin"
+
+
+def focused(page) -> str:
+    """The accessible name of the element holding the keyboard focus ('' if none)."""
+    return page.evaluate("""() => { const e = document.activeElement;
+        return e ? (e.getAttribute('aria-label') || e.getAttribute('placeholder') || e.tagName) : ''; }""")
+
+
+def box_y(page, label: str) -> float:
+    return page.get_by_role("textbox", name=label).bounding_box()["y"]
+
+
+def new_household(phone, server) -> None:
+    enrol(phone, server)
+    phone.tap(name="Thêm hộ")
+    phone.tap("checkbox", name=CONSENT)
+    phone.type("Họ tên chủ hộ", "Nguyễn Văn Đức")
+
+
+def test_a_year_typed_key_by_key_keeps_its_field_while_the_card_reshapes(server, app, phone):
+    phone.open(app.url)
+    new_household(phone, server)
+    for n in (2, 3):
+        phone.tap(name="Thêm thành viên")
+    this_year = date.today().year
+    label = "Năm sinh thành viên 2"
+    box = phone.page.get_by_role("textbox", name=label)
+    box.click()
+    phone.page.wait_for_timeout(150)
+    before = box_y(phone.page, label)
+    # 40 → 16 (no SIM) → 10 (only CCCD? no: nothing but the smartphone) → 40 again, each key on its own
+    for year in (this_year - 40, this_year - 16, this_year - 10, this_year - 40):
+        box.press("Control+a")
+        box.press("Backspace")
+        for key in str(year):
+            box.press(key)
+            phone.page.wait_for_timeout(120)
+            phone.no_crash()
+            assert focused(phone.page) == label, f"focus left the year field after typing {key} of {year}"
+        phone.page.wait_for_timeout(300)
+        assert abs(box_y(phone.page, label) - before) < 1, f"the field moved while typing {year}"
+        if year == this_year - 16:
+            phone.see("SIM chính chủ kèm chữ ký số: không áp dụng theo tuổi")
+        phone.shot(f"member-{this_year - year}")
+    phone.gone("SIM chính chủ kèm chữ ký số: không áp dụng theo tuổi")
+    phone.no_crash()
+
+
+def test_save_with_errors_shows_them_where_the_user_is(server, app, phone):
+    phone.open(app.url)
+    new_household(phone, server)
+    phone.type("Năm sinh thành viên 1", "1968")
+    phone.tap(name="Thêm thành viên")
+    phone.type("Họ tên thành viên 2", "Trần Thị Hồng")
+    phone.type("Năm sinh thành viên 2", "2")  # a partial year
+    phone.tap(name="Lưu")
+    phone.see("Còn 1 chỗ chưa đúng. Thành viên 2 · Năm sinh: nhập đủ 4 chữ số của năm sinh")
+    phone.see("nhập đủ 4 chữ số của năm sinh")
+    phone.page.wait_for_timeout(500)
+    assert focused(phone.page) == "Năm sinh thành viên 2"
+    phone.shot("errors")
+
+    # A member removed by mistake comes back where it was.
+    phone.tap(name="Xoá thành viên 2")
+    phone.gone("Họ tên thành viên 2")
+    phone.tap(name="Hoàn tác")
+    box = phone.page.get_by_role("textbox", name="Họ tên thành viên 2")
+    box.click()  # Flutter shows a field's value to the page only while it has the focus
+    phone.page.wait_for_timeout(300)
+    assert box.input_value() == "Trần Thị Hồng"
+    phone.no_crash()
