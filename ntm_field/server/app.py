@@ -235,11 +235,15 @@ def create_app(settings: Settings, store: ServerStore | None = None, *, dashboar
         }
 
     @app.get("/api/v1/conflicts", **docs.ROUTES["conflicts"])
-    def conflicts_of(device: DeviceDep, unit: Annotated[str | None, Query(max_length=20)] = None) -> dict:
+    def conflicts_of(
+        device: DeviceDep,
+        unit: Annotated[str | None, Query(max_length=20)] = None,
+        include: Annotated[str | None, Query(pattern="^device$", description="`device`: name each value's device")] = None,
+    ) -> dict:
         if device.role == "surveyor":
             raise errors.Forbidden("conflicts are for leaders, officers and admins")
         _, _, hamlets = scoped_unit(store, device, unit=unit, structure="2024" if unit is None else None)
-        return {"conflicts": list_conflicts(store, hamlets)}
+        return {"conflicts": list_conflicts(store, hamlets, device_names=include == "device")}
 
     @app.post("/api/v1/conflicts/{conflict_id}/resolve", **docs.ROUTES["resolve"])
     async def resolve_conflict(conflict_id: str, request: Request, device: DeviceDep) -> dict:

@@ -16,7 +16,11 @@ from ntm_field.server.store import Device, ServerStore
 MEMBER_PATH = re.compile(r"members\[id=(?P<member>[^\]]+)\](?:\.(?P<field>\w+))?")
 
 
-def list_conflicts(store: ServerStore, hamlet_codes: list[str]) -> list[dict]:
+def list_conflicts(store: ServerStore, hamlet_codes: list[str], *, device_names: bool = False) -> list[dict]:
+    """The open conflicts of the hamlets, oldest first. With `device_names` (the `include=device`
+    extension), each competing value also carries `device_name`, the name its device enrolled with
+    (server-owned; empty when unknown): a leader reads who sent each value. Without it a value has
+    exactly the contract's four fields."""
     if not hamlet_codes:
         return []
     marks = ", ".join("?" * len(hamlet_codes))
@@ -26,10 +30,17 @@ def list_conflicts(store: ServerStore, hamlet_codes: list[str]) -> list[dict]:
             f"WHERE status = 'open' AND hamlet_code IN ({marks}) ORDER BY created_rev, id",
             hamlet_codes,
         )
-    return [
-        {"id": r[0], "household_id": r[1], "hamlet_code": r[2], "field": r[3], "values": json.loads(r[4]), "status": r[5]}
-        for r in rows
-    ]
+        conflicts = [
+            {"id": r[0], "household_id": r[1], "hamlet_code": r[2], "field": r[3], "values": json.loads(r[4]), "status": r[5]}
+            for r in rows
+        ]
+        if device_names and conflicts:
+            ids = sorted({v.get("device_id") for c in conflicts for v in c["values"]} - {None})
+            names = dict(tx.all(f"SELECT id, name FROM devices WHERE id IN ({', '.join('?' * len(ids))})", ids)) if ids else {}
+            for conflict in conflicts:
+                for value in conflict["values"]:
+                    value["device_name"] = names.get(value.get("device_id")) or ""
+    return conflicts
 
 
 def resolve(store: ServerStore, device: Device, conflict_id: str, value: Any, *, allowed_hamlets: set[str], today) -> int:

@@ -434,7 +434,10 @@ CONFLICTS_REPLY = _object(
                                 "device_id": {"type": ["string", "null"]},
                                 "rev": {"type": ["integer", "null"]},
                                 "received_at": {"type": ["string", "null"], "format": "date-time"},
-                            }
+                                "device_name": {"type": "string", "description": "With `include=device` only: the "
+                                                "name of the device that sent this value (may be empty)."},
+                            },
+                            required=["value", "device_id", "rev", "received_at"],
                         ),
                     },
                     "status": {"const": "open"},
@@ -562,7 +565,8 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "conflicts": {
         "summary": "Open conflicts of a unit",
-        "description": "Leaders, officers and admins: the open conflicts of households in the unit.",
+        "description": "Leaders, officers and admins: the open conflicts of households in the unit. With "
+        "`include=device` (an extension of this server), each competing value also carries `device_name`.",
         "response_model": None,
         "responses": {200: _json("ConflictsReply", "The open conflicts"), **_errors(401, 403, 404, 422, 429)},
         "openapi_extra": _SECURED,

@@ -16,10 +16,14 @@ from ntm_field.sync.transport import Transport
 
 @dataclass(frozen=True, slots=True)
 class CompetingValue:
+    """One side of a conflict: the value, the device that sent it (its name from the `include=device`
+    extension, empty from a server without it), the revision that stored it and when it arrived."""
+
     value: Any
     device_id: str
     rev: int
     received_at: str
+    device_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +105,8 @@ def _conflict(item: Any) -> Conflict:
             hamlet_code=str(item["hamlet_code"]),
             field=str(item["field"]),
             values=tuple(
-                CompetingValue(v["value"], str(v.get("device_id", "")), int(v.get("rev") or 0), str(v.get("received_at", "")))
+                CompetingValue(v["value"], str(v.get("device_id") or ""), int(v.get("rev") or 0),
+                               str(v.get("received_at") or ""), str(v.get("device_name") or ""))  # fmt: skip
                 for v in item["values"]
             ),
         )

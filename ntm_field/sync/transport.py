@@ -80,7 +80,10 @@ class Transport:
         return self._call("GET", "/api/v1/coverage", params={"unit": unit} if unit else None)
 
     def conflicts(self, unit: str | None = None) -> dict[str, Any]:
-        return self._call("GET", "/api/v1/conflicts", params={"unit": unit} if unit else None)
+        params: dict[str, Any] = {"include": "device"}  # the name of each value's device: for the leader's inbox
+        if unit:
+            params["unit"] = unit
+        return self._call("GET", "/api/v1/conflicts", params=params)
 
     def resolve(self, conflict_id: str, value: Any) -> dict[str, Any]:
         return self._call("POST", f"/api/v1/conflicts/{quote(conflict_id, safe='')}/resolve", body={"value": value})

@@ -5,6 +5,7 @@ its label's short code and opened by its label's link."""
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,19 +19,36 @@ from tests.sync.conftest import make_device, server_rows  # noqa: F401  (fixture
 
 
 def crossed_edit(server, make_device):
-    """Two surveyors change the same household's house number differently: one open conflict."""
+    """Two surveyors ("phone 1", "phone 2") change the same household's house number differently: one open
+    conflict. Returns the household, the others, and a function that makes the same clash on another one."""
     first, second = make_device(server, scope="25216"), make_device(server, scope="25216")
     household, *others = generate(4, seed=11, hamlets=1, commune="25216")
     first.store.save_many([household, *others])
     assert first.sync().ok and second.sync().ok
-    first.store.save(replace(household, house_no="12A"))
-    second.store.save(replace(second.store.get(household.id), house_no="12B"))
-    assert first.sync().ok and second.sync().counts()["conflicts"] == 1
-    return household, others
+
+    def clash(target, a: str, b: str) -> None:
+        assert first.sync().ok and second.sync().ok
+        first.store.save(replace(first.store.get(target.id), house_no=a))
+        second.store.save(replace(second.store.get(target.id), house_no=b))
+        assert first.sync().ok and second.sync().counts()["conflicts"] == 1
+
+    clash(household, "12A", "12B")
+    return household, others, clash
+
+
+def small_controls(page) -> list[str]:
+    """Tappable controls on screen (buttons, tabs, checkboxes, fields) less than 48 px tall."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+          'flt-semantics-host [role=button], flt-semantics-host [role=checkbox], flt-semantics-host [role=tab],'
+          + ' flt-semantics-host input')]
+        .map(e => [((e.getAttribute('aria-label') || '') + ' ' + (e.textContent || '')).trim().slice(0, 60),
+                   e.getBoundingClientRect().height])
+        .filter(([, h]) => h > 0 && h < 47.5)
+        .map(([name, h]) => name + ': ' + h.toFixed(1) + ' px')""")
 
 
 def test_the_leader_reviews_coverage_resolves_a_conflict_and_enrols_a_member(server, make_device, app, phone):
-    household, others = crossed_edit(server, make_device)
+    household, others, clash = crossed_edit(server, make_device)
     phone.open(app.url)
     phone.type("Địa chỉ máy chủ", server.url)
     phone.type("Mã đăng ký hoặc liên kết", enrol_code(server, role="leader", scope="25216"))
@@ -55,15 +73,38 @@ def test_the_leader_reviews_coverage_resolves_a_conflict_and_enrols_a_member(ser
     assert download.value.suggested_filename == "nhan-ho-25216-01.pdf"
 
     phone.tap(name="Mở hộp xung đột")
-    phone.tap(name="Tải danh sách xung đột")
+    # The inbox loads itself when opened; each value says which phone sent it, when, and its revision.
     phone.see(f"{household.head_name} ({household.label_code}) — Số nhà")
+    [(competing,)] = server_rows(server, "SELECT competing FROM conflicts")
+    revisions = {value["value"]: value["rev"] for value in json.loads(competing)}
+    phone.see("phone 1 · ")
+    phone.see(f"· bản {revisions['12A']}")
+    phone.see("phone 2 · ")
+    phone.see(f"· bản {revisions['12B']}")
     phone.shot("conflicts")
-    assert phone.unlabelled() == []
+    assert phone.unlabelled() == [] and small_controls(phone.page) == []
+    # Choosing asks first, naming the value kept; cancelling sends nothing.
     phone.tap(name="Chọn: 12A")
+    phone.see("Xác nhận giá trị được giữ")
+    phone.see("Bị thay: 12B")
+    phone.shot("conflict-confirm")
+    assert phone.unlabelled() == [] and small_controls(phone.page) == []
+    phone.tap(name="Huỷ")
+    phone.gone("Xác nhận giá trị được giữ")
+    assert server_rows(server, "SELECT status FROM conflicts") == [("open",)]
+    phone.tap(name="Chọn: 12A")
+    phone.tap(name="Giữ: 12A")
     phone.see("Đã xử lý xung đột")
     phone.shot("conflict-resolved")
     [(conflict_status,)] = server_rows(server, "SELECT status FROM conflicts")
     assert conflict_status == "resolved"
+    # A conflict made while the leader looks elsewhere is there when the inbox opens again.
+    phone.tap(name="Quay lại")
+    phone.see("Độ phủ của tổ")
+    clash(others[0], "7", "9")
+    phone.tap(name="Mở hộp xung đột")
+    phone.see(f"{others[0].head_name} ({others[0].label_code}) — Số nhà")
+    phone.gone(f"{household.head_name} ({household.label_code}) — Số nhà")
     # The server's history of the household ends with the resolution: a new revision holding 12A.
     [(status, document)] = server_rows(
         server, "SELECT status, document FROM revisions WHERE household_id = ? ORDER BY rev DESC LIMIT 1", [household.id]

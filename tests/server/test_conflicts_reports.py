@@ -106,3 +106,36 @@ def test_progress_and_exports_agree_with_a_brute_force_count(server):
     rate_cell = sheet.cell(row=2, column=header.index("CCCD – tỷ lệ") + 1)
     assert rate_cell.number_format == "0.00%" and 0 <= rate_cell.value <= 1
     assert requests.get(server.api("/api/v1/export?unit=25216"), headers=_auth(surveyor), timeout=10).status_code == 403
+
+
+@ENGINES
+def test_include_device_names_each_values_device_and_the_contract_shape_stays_without_it(server):
+    leader = server.enrol("leader", "25216")
+
+    def surveyor(name: str) -> dict:
+        code = requests.post(server.api("/api/v1/enrol-codes"), json={"role": "surveyor", "scope": ["25216-01"]},
+                             headers=_auth(leader), timeout=10).json()["code"]  # fmt: skip
+        enrolled = requests.post(server.api("/api/v1/enrol"), json={"code": code, "device_name": name}, timeout=10)
+        assert enrolled.status_code == 201, enrolled.text
+        return enrolled.json()
+
+    lan, hung = surveyor("Máy của Lan"), surveyor("")  # a device may enrol without a name
+    household = replace(next(generate(1, seed=4)), hamlet_code="25216-01")
+    [first] = _push(server, lan, [_change(household, "d-0")])
+    [by_lan] = _push(server, lan, [_change(replace(household, house_no="12A"), "d-a", first["rev"])])
+    [by_hung] = _push(server, hung, [_change(replace(household, house_no="12B"), "d-b", first["rev"])])
+    assert by_hung["status"] == "conflict"
+
+    plain = requests.get(server.api("/api/v1/conflicts?unit=25216"), headers=_auth(leader), timeout=10).json()
+    [conflict] = plain["conflicts"]
+    assert [set(v) for v in conflict["values"]] == [{"value", "device_id", "rev", "received_at"}] * 2
+    named = requests.get(server.api("/api/v1/conflicts?unit=25216&include=device"), headers=_auth(leader), timeout=10)
+    assert named.status_code == 200
+    [extended] = named.json()["conflicts"]
+    assert [{k: v for k, v in value.items() if k != "device_name"} for value in extended["values"]] == conflict["values"]
+    assert [(v["value"], v["device_id"], v["rev"], v["device_name"]) for v in extended["values"]] == [
+        ("12A", lan["device_id"], by_lan["rev"], "Máy của Lan"),
+        ("12B", hung["device_id"], by_hung["rev"], ""),
+    ]
+    other = requests.get(server.api("/api/v1/conflicts?include=surveyor"), headers=_auth(leader), timeout=10)
+    assert other.status_code == 422 and other.json()["error"]["code"] == "invalid"

@@ -4,8 +4,10 @@ server's and a brute-force count; the conflict inbox resolves through the API; a
 from __future__ import annotations
 
 import io
+import json
 import random
 from dataclasses import replace
+from datetime import datetime
 
 import zxingcpp
 from PIL import Image
@@ -16,9 +18,9 @@ from ntm_field.store import LocalStore
 from ntm_field.sync.enrol import enrol_device
 from ntm_field.sync.leader import LeaderClient
 from ntm_field.sync.transport import Transport
-from ntm_field.ui.i18n import I18n
+from ntm_field.ui.i18n import I18n, field_name
 from ntm_field.ui.models.team import TeamModel
-from tests.conftest import FakeClock
+from tests.conftest import ICT, FakeClock
 from tests.sync.conftest import database_url, make_device, server, server_rows  # noqa: F401  (fixtures)
 
 HAMLETS = ("25216-01", "25216-02", "25216-03")
@@ -121,8 +123,8 @@ def test_the_leader_resolves_a_conflict_and_the_server_records_the_resolution(se
     model.load_conflicts()
     [row] = model.conflicts
     assert row.field == "Số nhà" and household.head_name in row.household
-    assert sorted(text for text, _ in row.values) == ["12A", "12B"]
-    choice = next(i for i, (text, _) in enumerate(row.values) if text == "12A")
+    assert sorted(option.text for option in row.options) == ["12A", "12B"]
+    choice = next(i for i, option in enumerate(row.options) if option.text == "12A")
     model.resolve(row.id, choice)
 
     assert model.conflicts == [] and "12A" not in (model.message or "") and model.message
@@ -167,3 +169,100 @@ def test_a_surveyor_cannot_open_the_leader_screens_and_an_offline_leader_is_told
     model = team_model(leader)
     model.load_conflicts()
     assert model.message == I18n("vi").t("team.offline") and not model.conflicts_loaded
+
+
+def crossed_house_numbers(server, make_device):
+    """phone 1 writes 12A and phone 2 writes 12B on the same household: one open conflict."""
+    first, second = make_device(server, scope="25216"), make_device(server, scope="25216")
+    household = next(generate(1, seed=3, hamlets=1, commune="25216"))
+    first.store.save(household)
+    assert first.sync().ok and second.sync().ok
+    first.store.save(replace(household, house_no="12A"))
+    second.store.save(replace(second.store.get(household.id), house_no="12B"))
+    assert first.sync().ok and second.sync().counts()["conflicts"] == 1
+    return household
+
+
+def test_each_competing_value_says_which_device_sent_it_when_and_from_which_revision(server, make_device):
+    crossed_house_numbers(server, make_device)
+    leader = make_device(server, scope="25216", role="leader")
+    model = team_model(leader)
+    model.load_conflicts()
+    [row] = model.conflicts
+    [(competing,)] = server_rows(server, "SELECT competing FROM conflicts")
+    names = dict(server_rows(server, "SELECT id, name FROM devices"))
+    stored = json.loads(competing)
+    assert [(o.text, o.device, o.rev) for o in row.options] == [(v["value"], names[v["device_id"]], v["rev"]) for v in stored]
+    assert [o.device for o in row.options] == ["phone 1", "phone 2"] and row.options[0].rev < row.options[1].rev
+    for option, value in zip(row.options, stored):
+        arrived = datetime.fromisoformat(value["received_at"]).astimezone(ICT)  # the leader's phone is at +07:00
+        assert option.when == arrived.strftime("%d/%m/%Y %H:%M")
+        assert option.source(I18n("vi")) == f"{option.device} · {option.when} · bản {option.rev}"
+
+
+def test_choosing_a_value_asks_first_naming_the_value_kept_and_only_confirming_resolves(server, make_device):
+    household = crossed_house_numbers(server, make_device)
+    leader = make_device(server, scope="25216", role="leader")
+    assert leader.sync().ok  # the leader's phone holds the household: the question names its head
+    model = team_model(leader)
+    model.load_conflicts()
+    [row] = model.conflicts
+    keep = next(i for i, o in enumerate(row.options) if o.text == "12B")
+
+    choice = model.choose(row.id, keep)
+    assert model.choice == choice and choice.confirm == "Giữ: 12B"
+    assert "Giữ: 12B" in choice.body and "Bị thay: 12A" in choice.body and "phone 2" in choice.body
+    assert household.head_name in choice.body and "Số nhà" in choice.body
+    assert server_rows(server, "SELECT status FROM conflicts") == [("open",)]  # nothing sent yet
+    model.cancel_choice()
+    assert model.choice is None and server_rows(server, "SELECT status FROM conflicts") == [("open",)]
+    model.confirm_choice()  # nothing picked: nothing happens
+    assert server_rows(server, "SELECT status FROM conflicts") == [("open",)]
+
+    assert model.choose(row.id, 7) is None and model.choose("no-such-conflict", 0) is None
+    model.choose(row.id, keep)
+    model.confirm_choice()
+    assert model.choice is None and model.conflicts == []
+    assert server_rows(server, "SELECT status FROM conflicts") == [("resolved",)]
+    [(document,)] = server_rows(server, "SELECT document FROM households WHERE id = ?", [household.id])
+    assert json.loads(document)["house_no"] == "12B"
+
+
+def test_a_check_is_named_in_words_in_the_question(server, make_device):
+    first, second = make_device(server, scope="25216"), make_device(server, scope="25216")
+    household = next(generate(1, seed=8, hamlets=1, commune="25216"))
+    first.store.save(household)
+    assert first.sync().ok and second.sync().ok
+    member = household.members[0]
+
+    def with_phone(h, value: str):
+        return replace(h, members=(replace(h.members[0], smartphone=value), *h.members[1:]))
+
+    assert member.smartphone == "yes"
+    first.store.save(with_phone(household, "unknown"))
+    second.store.save(with_phone(second.store.get(household.id), "no"))  # a phone can be lost: not monotone
+    assert first.sync().ok and second.sync().counts()["conflicts"] == 1
+
+    leader = make_device(server, scope="25216", role="leader")
+    assert leader.sync().ok
+    model = team_model(leader)
+    model.load_conflicts()
+    [row] = model.conflicts
+    vi = I18n("vi")
+    assert row.field == f"{member.full_name} · {field_name(vi, 'smartphone')}"
+    words = {vi.value("smartphone", "unknown"), vi.value("smartphone", "no")}
+    assert {o.text for o in row.options} == words and not words & {"unknown", "no"}
+    choice = model.choose(row.id, next(i for i, o in enumerate(row.options) if o.value == "no"))
+    assert choice.confirm == f"Giữ: {vi.value('smartphone', 'no')}"
+
+
+def test_the_inbox_loads_once_at_a_time_and_a_later_load_finds_new_conflicts(server, make_device):
+    leader = make_device(server, scope="25216", role="leader")
+    model = team_model(leader)
+    assert model.begin_loading() and not model.begin_loading()  # the screen opening and a tap: one fetch
+    model.load_conflicts()
+    assert not model.conflicts_loading and model.conflicts == [] and model.message == I18n("vi").t("team.conflicts_none")
+    crossed_house_numbers(server, make_device)
+    assert model.begin_loading()
+    model.load_conflicts()
+    assert len(model.conflicts) == 1 and model.message is None

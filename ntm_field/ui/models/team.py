@@ -15,7 +15,7 @@ from ntm_field.domain.units import Level
 from ntm_field.qr import household_labels, label_sheet_pdf, qr_png
 from ntm_field.store import LocalStore, SurveyorProgress
 from ntm_field.sync.errors import AuthFailed, Offline, Refused, ServerBusy, SyncError
-from ntm_field.sync.leader import Conflict, Invite, LeaderClient
+from ntm_field.sync.leader import CompetingValue, Conflict, Invite, LeaderClient
 from ntm_field.ui.i18n import I18n, field_name
 from ntm_field.ui.models.base import Observable
 
@@ -36,6 +36,20 @@ class HamletFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class ConflictOption:
+    """One competing value as the leader reads it: the value in words, who sent it, when, from which revision."""
+
+    text: str  # the value in words
+    value: Any  # the value itself, sent back to resolve
+    device: str  # the sending device's name ("Máy này" for the leader's own)
+    when: str  # dd/mm/yyyy HH:MM in the device's time zone, "" when the server did not say
+    rev: int
+
+    def source(self, i18n: I18n) -> str:
+        return i18n.t("team.option_source", device=self.device, when=self.when or "?", rev=self.rev)
+
+
+@dataclass(frozen=True, slots=True)
 class ConflictRow:
     """A conflict as the leader reads it: which household, which field, and each competing value."""
 
@@ -43,7 +57,18 @@ class ConflictRow:
     household_id: str
     household: str  # head name and label code, from the device's copy
     field: str  # in words
-    values: tuple[tuple[str, Any], ...]  # (value in words, the value itself)
+    options: tuple[ConflictOption, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A value the leader picked, waiting for confirmation: what the dialog says."""
+
+    conflict_id: str
+    index: int
+    title: str
+    body: str
+    confirm: str  # the confirm button's label, naming the value kept
 
 
 class TeamModel(Observable):
@@ -55,6 +80,8 @@ class TeamModel(Observable):
         self.surveyors: list[SurveyorProgress] = []
         self.conflicts: list[ConflictRow] = []
         self.conflicts_loaded = False
+        self.conflicts_loading = False
+        self.choice: Choice | None = None  # picked, not yet confirmed
         self.invite: Invite | None = None
         self.invite_png: bytes | None = None
         self.message: str | None = None  # the last online action's outcome, in words
@@ -96,6 +123,15 @@ class TeamModel(Observable):
 
     # ----- online: conflicts and new members ----------------------------------------------
 
+    def begin_loading(self) -> bool:
+        """Mark the inbox as loading; False when a load is already under way (the screen opening and a
+        tap on reload at once fetch once)."""
+        if self.conflicts_loading:
+            return False
+        self.conflicts_loading = True
+        self.changed()
+        return True
+
     def load_conflicts(self) -> None:
         """Fetch the open conflicts (blocking: run it off the UI loop)."""
         try:
@@ -106,15 +142,44 @@ class TeamModel(Observable):
             self.conflicts = [self._row(c) for c in conflicts]
             self.conflicts_loaded = True
             self.message = None if conflicts else self.i18n.t("team.conflicts_none")
+            if self.choice is not None and all(r.id != self.choice.conflict_id for r in self.conflicts):
+                self.choice = None
+        finally:
+            self.conflicts_loading = False
         self.changed()
+
+    def choose(self, conflict_id: str, index: int) -> Choice | None:
+        """Pick the `index`-th competing value; nothing is sent before `confirm_choice`."""
+        row = next((r for r in self.conflicts if r.id == conflict_id), None)
+        if row is None or not 0 <= index < len(row.options):
+            self.choice = None
+            return None
+        kept = row.options[index]
+        others = ", ".join(o.text for i, o in enumerate(row.options) if i != index and o.text != kept.text)
+        body = self.i18n.t("team.confirm_body", household=row.household, field=row.field, value=kept.text,
+                           source=kept.source(self.i18n), others=others or "—")  # fmt: skip
+        self.choice = Choice(conflict_id, index, self.i18n.t("team.confirm_title"), body,
+                             self.i18n.t("team.confirm_keep", value=kept.text))  # fmt: skip
+        self.changed()
+        return self.choice
+
+    def cancel_choice(self) -> None:
+        self.choice = None
+        self.changed()
+
+    def confirm_choice(self) -> None:
+        """Resolve the conflict with the picked value (blocking: run it off the UI loop)."""
+        choice, self.choice = self.choice, None
+        if choice is not None:
+            self.resolve(choice.conflict_id, choice.index)
 
     def resolve(self, conflict_id: str, choice: int) -> None:
         """Resolve a conflict with its `choice`-th competing value, then sync to receive the new revision."""
         row = next((r for r in self.conflicts if r.id == conflict_id), None)
-        if row is None or not 0 <= choice < len(row.values):
+        if row is None or not 0 <= choice < len(row.options):
             return
         try:
-            rev = self.client.resolve(conflict_id, row.values[choice][1])
+            rev = self.client.resolve(conflict_id, row.options[choice].value)
         except SyncError as error:
             self.message = self._problem(error)
         else:
@@ -151,8 +216,30 @@ class TeamModel(Observable):
         return ConflictRow(
             id=conflict.id, household_id=conflict.household_id, household=who,
             field=self._field(conflict.field, household),
-            values=tuple((self._value(conflict.field, v.value), v.value) for v in conflict.values),
+            options=tuple(
+                ConflictOption(text=self._value(conflict.field, v.value), value=v.value, device=self._device(v),
+                               when=self._when(v.received_at), rev=v.rev)
+                for v in conflict.values
+            ),
         )  # fmt: skip
+
+    def _device(self, value: CompetingValue) -> str:
+        enrolment = self.store.enrolment()
+        if enrolment is not None and value.device_id == enrolment.device_id:
+            return self.i18n.t("team.this_device")
+        if value.device_name.strip():
+            return value.device_name.strip()
+        return self.i18n.t("team.option_device_unnamed", id=value.device_id[:8] or "?")
+
+    def _when(self, received_at: str) -> str:
+        """The server's time of arrival in this device's time zone, as people here write it."""
+        try:
+            when = datetime.fromisoformat(received_at)
+        except ValueError:
+            return ""
+        if when.tzinfo is None:
+            return ""
+        return when.astimezone(self.clock().tzinfo).strftime("%d/%m/%Y %H:%M")
 
     def _field(self, path: str, household: Any) -> str:
         if path == "deleted":

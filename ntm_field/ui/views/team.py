@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import flet as ft
 import flet_charts as fch
+from flet.controls.base_control import skip_field
 
 from ntm_field.domain.codes import Check
 from ntm_field.ui.context import AppContext
@@ -115,38 +117,107 @@ def _chart(ctx: AppContext) -> ft.Control:
     )
 
 
+@ft.control
+class ConflictInbox(ft.Column):
+    """The conflict list. It is fetched again each time the screen is put on the page (`did_mount`: a
+    lifecycle hook, not a side effect of building the screen) and redrawn in place afterwards, so a
+    redraw never fetches again and never touches a list that has left the page."""
+
+    opened: Callable[[], None] | None = skip_field()
+    mounted: bool | None = skip_field()
+
+    def did_mount(self) -> None:
+        self.mounted = True
+        if self.opened is not None:
+            self.opened()
+
+    def will_unmount(self) -> None:
+        self.mounted = False
+
+    def redraw(self) -> None:
+        if self.mounted:
+            self.update()
+
+
 def conflicts(ctx: AppContext) -> ft.View:
     t, model = ctx.i18n.t, ctx.team
+    inbox = ConflictInbox(spacing=8)
+
+    def render() -> None:
+        status = [ft.Text(t("team.conflicts_loading"), size=13, italic=True)] if model.conflicts_loading else []
+        inbox.controls = [*status, *_message(model), *[_conflict_card(ctx, row, ask) for row in model.conflicts]]
 
     async def load(_=None) -> None:
+        if not model.begin_loading():
+            return
+        render()
+        inbox.redraw()
         await asyncio.to_thread(model.load_conflicts)
-        ctx.refresh()
+        render()
+        inbox.redraw()
 
-    def choose(conflict_id: str, index: int):
-        async def handler(_) -> None:
-            await asyncio.to_thread(model.resolve, conflict_id, index)
-            ctx.refresh()
+    def ask(conflict_id: str, index: int):
+        def handler(e: ft.Event) -> None:
+            choice = model.choose(conflict_id, index)
+            if choice is not None:
+                e.page.show_dialog(_confirm_dialog(ctx, choice, resolved))
 
         return handler
 
-    rows = []
-    for row in model.conflicts:
-        rows.append(
-            ft.Card(content=ft.Container(padding=12, content=ft.Column([
-                ft.Text(t("team.conflict_row", household=row.household, field=row.field), weight=ft.FontWeight.BOLD),
-                *[ft.OutlinedButton(t("team.choose", value=text), height=TOUCH,
-                                    on_click=choose(row.id, i))
-                  for i, (text, _) in enumerate(row.values)],
-                ft.TextButton(t("sync.open"), icon=ft.Icons.OPEN_IN_NEW,
-                              on_click=lambda _, h=row.household_id: ctx.go(f"/household/{h}")),
-            ], spacing=6)))
-        )  # fmt: skip
+    def resolved() -> None:
+        render()
+        inbox.redraw()
+
+    inbox.opened = lambda: inbox.page.run_task(load)
+    render()
     return _subscreen(ctx, "/team/conflicts", t("team.conflicts"), [
         ft.Text(t("team.conflict_intro"), size=13),
         ft.FilledButton(t("team.conflicts_load"), icon=ft.Icons.REFRESH, height=TOUCH, on_click=load),
-        *_message(model),
-        *rows,
+        inbox,
     ])  # fmt: skip
+
+
+def _conflict_card(ctx: AppContext, row, ask) -> ft.Card:
+    """A conflict: the household and field, then each competing value with who sent it, when and from
+    which revision, above the button that keeps it."""
+    t = ctx.i18n.t
+    options = [
+        ft.Column([
+            ft.Text(option.source(ctx.i18n), size=12, color=ft.Colors.ON_SURFACE_VARIANT),
+            ft.OutlinedButton(t("team.choose", value=option.text), height=TOUCH, on_click=ask(row.id, i)),
+        ], spacing=2)
+        for i, option in enumerate(row.options)
+    ]  # fmt: skip
+    return ft.Card(content=ft.Container(padding=12, content=ft.Column([
+        ft.Text(t("team.conflict_row", household=row.household, field=row.field), weight=ft.FontWeight.BOLD),
+        *options,
+        ft.TextButton(t("sync.open"), icon=ft.Icons.OPEN_IN_NEW, height=TOUCH,
+                      on_click=lambda _, h=row.household_id: ctx.go(f"/household/{h}")),
+    ], spacing=8)))  # fmt: skip
+
+
+def _confirm_dialog(ctx: AppContext, choice, done: Callable[[], None]) -> ft.AlertDialog:
+    """Asks before resolving, naming the value that will be kept; modal: a tap beside it decides nothing."""
+    t, model = ctx.i18n.t, ctx.team
+
+    def cancel(e: ft.Event) -> None:
+        model.cancel_choice()
+        e.page.pop_dialog()
+
+    async def confirm(e: ft.Event) -> None:
+        e.page.pop_dialog()
+        await asyncio.to_thread(model.confirm_choice)
+        done()
+
+    return ft.AlertDialog(
+        modal=True,
+        title=ft.Text(choice.title),
+        content=ft.Text(choice.body),
+        actions=[
+            ft.TextButton(t("team.confirm_cancel"), height=TOUCH, on_click=cancel),
+            ft.FilledButton(choice.confirm, height=TOUCH, on_click=confirm),
+        ],
+    )
 
 
 def invite(ctx: AppContext) -> ft.View:
