@@ -91,10 +91,11 @@ def type_text(model: FormModel, name: str, text: str) -> None:
 
 
 def four_member_household(model: FormModel) -> None:
-    """Head 1968, spouse 1972, a 14-year-old and a 9-year-old, each "Đủ 4"."""
+    """Head 1968, spouse 1972, a 14-year-old and a 9-year-old, each "Đủ 4" (consent asked first: without
+    it no name is kept)."""
+    model.set_field("consent", True)
     type_text(model, "head_name", "Nguyễn Văn Đức")
     model.set_field("house_no", "12")
-    model.set_field("consent", True)
     fill_member(model, 0, "Nguyễn Văn Đức", "1968")
     fill_member(model, 1, "Trần Thị Hồng", "1972")
     fill_member(model, 2, "Nguyễn Minh Anh", "2010")
@@ -203,7 +204,8 @@ def test_a_new_household_starts_surveyed_with_its_head_as_member_one(store, cloc
     model = form(store, clock, new_id)
     assert model.is_new and model.hamlet_code == HAMLET and model.visit_status == "surveyed"
     assert len(model.members) == 1 and model.members[0].checks == NOT_ASKED
-    assert model.surveyed_on == date(2024, 4, 12)
+    assert model.surveyed_on == date(2024, 4, 12) and model.surveyed_on_text == "12/04/2024"
+    model.set_field("consent", True)
     type_text(model, "head_name", "Nguyễn Văn Đức")
     assert model.head_name == model.members[0].full_name == "Nguyễn Văn Đức"
     # once member 1 is named otherwise, the head's name no longer renames them
@@ -217,9 +219,15 @@ def test_add_and_remove_members(store, clock, new_id):
     model.add_member()
     model.add_member()
     assert len(model.members) == 3 and len({m.id for m in model.members}) == 3
-    third = model.members[2].id
+    second, third = model.members[1].id, model.members[2].id
     model.remove_member(1)
     assert [m.id for m in model.members][1] == third
+    model.undo_remove()  # a member removed by mistake comes back to its place
+    assert [m.id for m in model.members][1:] == [second, third]
+    model.remove_member(third)  # a view names members by id: an index shifts when one above goes
+    assert [m.id for m in model.members][1:] == [second]
+    model.set_member(third, "birth_year", "1990")  # a late event for a removed member changes nothing
+    assert all(m.birth_year == "" for m in model.members)
 
 
 def test_all_covered_sets_what_applies_at_the_members_age(store, clock, new_id):
@@ -253,7 +261,8 @@ def test_checks_before_the_birth_year_and_for_members_gone(store, clock, new_id)
 def test_a_reason_is_offered_only_for_a_check_that_is_not_met(store, clock, new_id):
     model = form(store, clock, new_id)
     model.set_member(0, "birth_year", "1968")
-    assert not model.needs_reason(0, Check.VNEID)  # unknown
+    assert model.needs_reason(0, Check.VNEID)  # unknown: the member may have declined to answer
+    assert model.reasons(0, Check.VNEID) == ("REFUSED", "OTHER")
     model.set_check(0, "vneid", "level1")
     assert model.needs_reason(0, Check.VNEID)
     model.set_check(0, "cccd", "no")
@@ -261,6 +270,32 @@ def test_a_reason_is_offered_only_for_a_check_that_is_not_met(store, clock, new_
     model.set_check(0, "cccd", "yes")
     assert not model.needs_reason(0, Check.CCCD)
     assert model.values(Check.VNEID) == ("level2", "level1", "no", "unknown")  # most covered first
+
+
+def test_each_check_offers_only_the_reasons_that_fit_it(store, clock, new_id):
+    model = form(store, clock, new_id)
+    model.set_member(0, "birth_year", "1968")
+    for check in Check:
+        model.set_check(0, check.value, "no")
+    assert "SIM_NOT_OWNER" not in model.reasons(0, Check.CCCD)
+    assert "SIM_NOT_OWNER" in model.reasons(0, Check.SIM)
+    assert "CANNOT_AFFORD" in model.reasons(0, Check.SMARTPHONE) and "UNDER_AGE" not in model.reasons(0, Check.CCCD)
+    assert all(model.reasons(0, c)[-2:] == ("REFUSED", "OTHER") for c in Check)
+
+
+def test_a_member_who_declines_is_saved_as_unknown_with_refused(store, clock, new_id):
+    model = form(store, clock, new_id)
+    four_member_household(model)
+    model.set_check(1, "vneid", "unknown")
+    model.set_reason(1, "vneid", "REFUSED")
+    assert model.save()
+    member = store.get(model.household_id).members[1]
+    assert member.vneid == "unknown" and member.reasons == {"vneid": "REFUSED"}
+    model.set_check(1, "vneid", "no")  # a reason that does not fit the new answer is dropped
+    assert model.members[1].reasons == {"vneid": "REFUSED"}  # REFUSED fits every answer
+    model.set_reason(1, "vneid", "NO_SMARTPHONE")
+    model.set_check(1, "vneid", "unknown")
+    assert model.members[1].reasons == {}
 
 
 def test_covering_a_check_drops_its_reason(store, clock, new_id):
@@ -281,13 +316,14 @@ def test_covering_a_check_drops_its_reason(store, clock, new_id):
     assert model.members[0].reasons == {}
 
 
-def test_a_reason_hidden_by_going_back_to_unknown_is_not_saved(store, clock, new_id):
+def test_a_reason_hidden_by_covering_the_check_is_not_saved(store, clock, new_id):
     model = form(store, clock, new_id)
+    model.set_field("consent", True)
     model.set_field("head_name", "Nguyễn Văn Đức")
     model.set_member(0, "birth_year", "1968")
     model.set_check(0, "smartphone", "no")
     model.set_reason(0, "smartphone", "NO_PHONE")
-    model.set_check(0, "smartphone", "unknown")  # the reason's dropdown is gone from the screen
+    model.set_check(0, "smartphone", "yes")  # the reason's dropdown is gone from the screen
     assert model.save()
     assert store.get(model.household_id).members[0].reasons == {}
 
@@ -347,6 +383,7 @@ def test_every_bad_birth_year_is_shown_at_once(store, clock, new_id):
 def test_an_empty_head_name_is_refused(store, clock, new_id):
     saved = Calls()
     model = form(store, clock, new_id, on_saved=saved)
+    model.set_field("consent", True)
     model.set_member(0, "full_name", "Nguyễn Văn Đức")
     model.set_member(0, "birth_year", "1968")
     model.set_field("head_name", "   ")
@@ -355,7 +392,7 @@ def test_an_empty_head_name_is_refused(store, clock, new_id):
     assert store.counts()["households"] == 0 and saved.count == 0
 
 
-@pytest.mark.parametrize("due", ["12/05/2024", "2024-13-01", "20240512", "ngày mai"])
+@pytest.mark.parametrize("due", ["32/05/2024", "2024-13-01", "20240512", "ngày mai"])
 def test_a_bad_follow_up_date_is_refused(store, clock, new_id, due):
     model = form(store, clock, new_id)
     four_member_household(model)
@@ -373,6 +410,8 @@ def test_a_follow_up_is_saved_with_its_note(store, clock, new_id):
     assert model.save()
     assert store.get(model.household_id).follow_up == FollowUp(due=date(2024, 4, 20), note="Quay lại khi anh Đức về")
     assert store.list_households(HAMLET)[0].follow_up_due == "2024-04-20"
+    model.set_field("follow_up_due", "21/4/2024")  # as a Vietnamese reader writes it
+    assert model.save() and store.get(model.household_id).follow_up.due == date(2024, 4, 21)
 
 
 def test_editing_a_household_saves_a_new_pending_change(store, clock, new_id):
@@ -389,7 +428,7 @@ def test_editing_a_household_saves_a_new_pending_change(store, clock, new_id):
     editor = FormModel(store, I18n(), clock=clock, new_id=new_id, on_saved=saved)
     assert editor.load(household_id) is True
     assert not editor.is_new and not editor.saved
-    assert (editor.head_name, editor.house_no, editor.follow_up_due) == ("Nguyễn Văn Đức", "12", "2024-04-20")
+    assert (editor.head_name, editor.house_no, editor.follow_up_due) == ("Nguyễn Văn Đức", "12", "20/04/2024")
     assert [m.birth_year for m in editor.members] == ["1968", "1972", "2010", "2015"]
     assert editor.members[0].checks == ALL_COVERED and editor.consent is True
     editor.set_field("house_no", "14B")
@@ -516,7 +555,6 @@ def test_search_finds_members_house_numbers_and_label_codes(store, village):
         (Filter.NOT_VISITED, ["Lê Văn Tám"]),
         (Filter.FOLLOW_UP, ["Đặng Thị Lan", "Trần Thị Hồng", "Lê Văn Tám"]),
         (Filter.NOT_COVERED, ["Trần Thị Hồng", "Phạm Thị Mai"]),  # Mai's son of 15 has no smartphone
-        (Filter.NEEDS_FIX, ["Phạm Thị Mai"]),
     ],
 )
 def test_filters_select_their_households(store, village, chosen, expected):
@@ -543,7 +581,7 @@ def test_a_filter_applies_to_the_search_too(store, village):
 
 def test_fixing_a_refused_household_takes_it_off_needs_fix(store, clock, new_id, village):
     model = HouseholdListModel(store)
-    model.set_filter("needs_fix")
+    model.set_state("rejected")
     assert names(model) == ["Phạm Thị Mai"]
     editor = FormModel(store, I18n(), clock=clock, new_id=new_id)
     editor.load(village["mai"].id)
@@ -621,6 +659,7 @@ def save_households(device, count: int, new_id, *, first: int = 1) -> list[str]:
     ids = []
     for n in range(first, first + count):
         model.new_household(HAMLET)
+        model.set_field("consent", True)
         model.set_field("head_name", f"Nguyễn Văn Số {n}")
         model.set_member(0, "birth_year", "1970")
         model.all_covered(0)
@@ -743,10 +782,11 @@ def test_settings_show_server_device_role_and_scope(store):
     assert model.details() == ["Chưa đăng ký"]
     store.enrol(enrolment(scope=("25216", "25217")), units((HAMLET, "Khu phố 3", 120)))
     assert model.details() == [
-        "Máy chủ: https://ntm.example.vn", "Thiết bị: dev-7 (surveyor)", "Phạm vi: 25216, 25217",
+        "Máy chủ: https://ntm.example.vn", "Thiết bị: phone", "Vai trò: Khảo sát viên", "Phạm vi: 25216, 25217",
     ]  # fmt: skip
+    assert model.device_id() == "Mã thiết bị: dev-7"
     model.i18n.lang = "en"
-    assert model.details()[1] == "Device: dev-7 (surveyor)"
+    assert model.details()[1:3] == ["Device: phone", "Role: Surveyor"]
     assert not any("secret-token" in line for line in model.details())
 
 

@@ -88,6 +88,7 @@ class FormModel(Observable):
         self.surveyed_on: date = self._clock().date()
         self.surveyed_on_text = show_date(self.surveyed_on)
         self.members = [MemberDraft(id=self._member_id())]
+        self.stored_house_no: str | None = None  # the number as saved (a duplicate warns when it changes)
         self._opened()
 
     @property
@@ -106,6 +107,7 @@ class FormModel(Observable):
         self.household_id, self.is_new = household.id, False
         self.hamlet_code, self.head_name = doc["hamlet_code"], doc["head_name"]
         self.house_no, self.address, self.note = doc["house_no"], doc["address"], doc["note"]
+        self.stored_house_no = doc["house_no"]
         self.visit_status, self.consent = doc["visit_status"], doc["consent"]["given"]
         self.surveyed_on = household.surveyed_on
         self.surveyed_on_text = show_date(self.surveyed_on)
@@ -155,6 +157,8 @@ class FormModel(Observable):
         for name, value in texts.items():
             setattr(self, name, value)
         self.is_new, self.consent = bool(payload["is_new"]), bool(payload["consent"])
+        stored = None if self.is_new else self.store.get(self.household_id)
+        self.stored_house_no = stored.house_no if stored else None
         self.surveyed_on, self.members = surveyed_on, members
         self._opened()
         self.dirty = True  # a resumed draft is still unsaved work
@@ -353,7 +357,7 @@ class FormModel(Observable):
         of the hamlet already has stops the save once (`duplicate`): save again with `despite_duplicate`."""
         self.errors, self.failure, self.saved, self.duplicate = {}, None, False, None
         document, problems = self._document()
-        if not problems and not despite_duplicate and document["house_no"]:
+        if not problems and not despite_duplicate and document["house_no"] not in ("", self.stored_house_no):
             self.duplicate = self.store.same_house_no(self.hamlet_code, document["house_no"],
                                                       other_than=self.household_id)  # fmt: skip
             if self.duplicate is not None:
@@ -370,6 +374,7 @@ class FormModel(Observable):
             self.failure = self.i18n.t("form.errors", count=len(self.errors))
         else:
             self.saved, self.is_new, self.server_problem, self.dirty, self.removed = True, False, None, False, None
+            self.stored_house_no = document["house_no"]
             self._on_saved()
         self.changed()
         return self.saved
