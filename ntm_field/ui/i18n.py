@@ -149,7 +149,6 @@ CATALOG: dict[str, dict[str, str]] = {
     "list.state.conflict": {"vi": "Xung đột", "en": "In conflict"},
     "list.states": {"vi": "Trạng thái", "en": "State"},
     "list.clear": {"vi": "Xoá tìm kiếm", "en": "Clear search"},
-    "list.draft_new": {"vi": "Hộ mới, chưa lưu · {hamlet}", "en": "New household, not saved · {hamlet}"},
     # form
     "form.new": {"vi": "Hộ mới", "en": "New household"},
     "form.edit": {"vi": "Sửa hộ", "en": "Edit household"},

@@ -732,7 +732,7 @@ def test_sync_lists_households_the_server_refused_with_their_field(server, make_
     assert row.household_id == bad and fix.error_field == "data.surveyed_on"
     assert row.text == f"Nguyễn Văn Số 2 — Ngày khảo sát (data.surveyed_on): {fix.error_message}"
     listed = HouseholdListModel(device.store)
-    listed.set_filter("needs_fix")
+    listed.set_state("rejected")
     assert [r.id for r in listed.rows] == [bad]
     editor = FormModel(device.store, I18n(), clock=ahead, new_id=new_id)
     assert editor.load(bad)

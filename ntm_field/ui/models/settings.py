@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ntm_field.store import LocalStore
-from ntm_field.ui.i18n import LANGUAGES, I18n
+from ntm_field.ui.i18n import CATALOG, LANGUAGES, I18n
 from ntm_field.ui.models.base import Observable
 
 
@@ -19,14 +19,23 @@ class SettingsModel(Observable):
             self.changed()
 
     def details(self) -> list[str]:
+        """Server, the device's name given at enrolment, its role in words, its scope."""
         enrolment = self.store.enrolment()
         if enrolment is None:
             return [self.i18n.t("sync.chip.not_enrolled")]
+        t = self.i18n.t
+        role = t(f"role.{enrolment.role}") if f"role.{enrolment.role}" in CATALOG else enrolment.role
         return [
-            self.i18n.t("settings.server", server=enrolment.server),
-            self.i18n.t("settings.device", device_id=enrolment.device_id, role=enrolment.role),
-            self.i18n.t("settings.scope", scope=", ".join(enrolment.scope)),
+            t("settings.server", server=enrolment.server),
+            t("settings.device_name", name=enrolment.device_name.strip() or t("settings.device_unnamed")),
+            t("settings.role", role=role),
+            t("settings.scope", scope=", ".join(enrolment.scope)),
         ]
+
+    def device_id(self) -> str | None:
+        """The device's id, for support staff (shown small), or None before enrolling."""
+        enrolment = self.store.enrolment()
+        return None if enrolment is None else self.i18n.t("settings.device_id", device_id=enrolment.device_id)
 
     def unsynced(self) -> int:
         counts = self.store.counts()

@@ -45,11 +45,19 @@ def title(text: str) -> ft.Text:
 
 
 def follow_ups(ctx: AppContext) -> list[ft.Control]:
-    """The follow-up visits of the device's hamlets, by due date, each opening its household
-    (`ctx.home.refresh()` has read them)."""
-    t = ctx.i18n.t
-    return [
-        ft.TextButton(t("home.followup_row", due=f.due, name=f.head_name, code=f.label_code),
-                      on_click=lambda _, hid=f.household_id: ctx.go(f"/household/{hid}"))  # fmt: skip
-        for f in ctx.home.follow_ups
-    ] or [ft.Text(t("home.followups_none"))]
+    """The follow-up visits of the device's hamlets, by due date (dd/mm/yyyy), each opening its household
+    (`ctx.home.refresh()` has read them); a visit due before today by the app's clock is marked "Quá hạn"."""
+    t, today = ctx.i18n.t, ctx.clock().date()
+    buttons = []
+    for f in ctx.home.follow_ups:
+        late = f.overdue(today)
+        text = t("home.followup_overdue" if late else "home.followup_row", due=f.due_shown, name=f.head_name, code=f.label_code)
+        buttons.append(ft.TextButton(
+            content=ft.Text(text, weight=ft.FontWeight.BOLD if late else None),
+            icon=ft.Icons.WARNING_AMBER_ROUNDED if late else ft.Icons.EVENT,
+            # 48 px at least: padding, not a fixed height, so a name that wraps to two lines is not cut
+            style=ft.ButtonStyle(padding=ft.Padding.symmetric(vertical=14, horizontal=12), alignment=ft.Alignment.CENTER_LEFT,
+                                 color=ft.Colors.ERROR if late else None, icon_color=ft.Colors.ERROR if late else None),
+            on_click=lambda _, hid=f.household_id: ctx.go(f"/household/{hid}"),
+        ))  # fmt: skip
+    return buttons or [ft.Text(t("home.followups_none"))]

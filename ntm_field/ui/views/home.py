@@ -1,4 +1,4 @@
-"""Home screen: hamlets with coverage, the sync chip, the follow-ups due."""
+"""Home screen: the sync chip, the unfinished forms (drafts), hamlets with coverage, the follow-ups due."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import flet as ft
 
 from ntm_field.domain.codes import Check
 from ntm_field.ui.context import AppContext
-from ntm_field.ui.views.common import follow_ups, navigation, sync_chip, title
+from ntm_field.ui.models.home import DraftCard
+from ntm_field.ui.views.common import TOUCH, follow_ups, navigation, sync_chip, title
 
 
 def build(ctx: AppContext) -> ft.View:
@@ -50,8 +51,67 @@ def build(ctx: AppContext) -> ft.View:
         controls=[
             ft.Row([title(t("home.title")), sync_chip(ctx)], wrap=True),
             ft.Text(ctx.sync.last_success(), size=12),
+            *_drafts(ctx),
             *(cards or [ft.Text(t("home.no_hamlets"))]),
             title(t("home.followups")),
             *follow_ups(ctx),
         ],
     )
+
+
+def _drafts(ctx: AppContext) -> list[ft.Control]:
+    """The "Đang nhập dở" section: each draft with "Tiếp tục" and "Bỏ nháp" (asks first); nothing without drafts."""
+    if not ctx.home.drafts:
+        return []
+    return [title(ctx.i18n.t("home.drafts")), *(_draft(ctx, draft) for draft in ctx.home.drafts)]
+
+
+def _draft(ctx: AppContext, draft: DraftCard) -> ft.Control:
+    t, model = ctx.i18n.t, ctx.home
+
+    def discard(e) -> None:
+        model.ask_discard(draft.household_id)
+        e.control.page.show_dialog(_confirm_discard(ctx))
+
+    return ft.Card(
+        content=ft.Container(
+            padding=12,
+            content=ft.Column([
+                ft.Text(draft.head_name or t("home.draft_unnamed"), weight=ft.FontWeight.BOLD),
+                ft.Text(t("home.draft_where", house_no=draft.house_no or "—", hamlet=draft.hamlet)),
+                ft.Text(t("home.draft_when", when=draft.saved_at) + " · " + t("home.draft_new" if draft.is_new else "home.draft_edit"),
+                        size=13),
+                ft.Row([
+                    ft.FilledButton(t("home.draft_resume"), icon=ft.Icons.EDIT, height=TOUCH,
+                                    on_click=lambda _: ctx.go(draft.route)),
+                    ft.OutlinedButton(t("home.draft_discard"), icon=ft.Icons.DELETE_OUTLINE, height=TOUCH, on_click=discard),
+                ], wrap=True),
+            ], spacing=4),
+        )
+    )  # fmt: skip
+
+
+def _confirm_discard(ctx: AppContext) -> ft.AlertDialog:
+    t, model = ctx.i18n.t, ctx.home
+    asked = model.discarding
+    name = (asked.head_name if asked else "") or t("home.draft_unnamed")
+
+    def confirm(e) -> None:
+        model.confirm_discard()
+        e.control.page.pop_dialog()
+        ctx.refresh()
+
+    def cancel(e) -> None:
+        model.cancel_discard()
+        e.control.page.pop_dialog()
+
+    return ft.AlertDialog(
+        modal=True,
+        title=ft.Text(t("home.discard_title")),
+        content=ft.Text(t("home.discard_body", name=name)),
+        actions=[
+            ft.TextButton(t("home.discard_cancel"), height=TOUCH, on_click=cancel),
+            ft.FilledButton(t("home.discard_confirm"), icon=ft.Icons.DELETE_OUTLINE, height=TOUCH, on_click=confirm,
+                            style=ft.ButtonStyle(bgcolor=ft.Colors.ERROR, color=ft.Colors.ON_ERROR)),
+        ],
+    )  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import flet as ft
 
 from ntm_field.ui.context import AppContext
-from ntm_field.ui.views.common import navigation, title
+from ntm_field.ui.views.common import TALL, navigation, title
 
 
 def build(ctx: AppContext) -> ft.View:
@@ -43,9 +43,10 @@ def build(ctx: AppContext) -> ft.View:
             ft.Text(t("settings.language")),
             ft.SegmentedButton(
                 selected=[ctx.i18n.lang], show_selected_icon=False, on_change=language,
-                segments=[ft.Segment(value="vi", label=ft.Text(t("settings.vi"))), ft.Segment(value="en", label=ft.Text(t("settings.en")))],
+                style=TALL, segments=[ft.Segment(value="vi", label=ft.Text(t("settings.vi"))), ft.Segment(value="en", label=ft.Text(t("settings.en")))],
             ),
             *[ft.Text(line) for line in model.details()],
+            *([ft.Text(device_id, size=12, selectable=True)] if (device_id := model.device_id()) else []),
             title(t("settings.privacy_title")),
             ft.Text(t("settings.privacy"), size=13),
             ft.OutlinedButton(t("settings.sign_out"), icon=ft.Icons.LOGOUT, height=48, on_click=lambda _: sign_out(False)),
