@@ -149,6 +149,7 @@ def test_a_new_members_qr_holds_an_enrolment_link_that_enrols(server, make_devic
     model.refresh()
     model.new_invite("25216-02")
     assert model.invite is not None and model.invite.scope == ("25216-02",)
+    assert model.invite_expires() == datetime.fromisoformat(model.invite.expires).astimezone(ICT).strftime("%d/%m/%Y")
     [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(model.invite_png)))
     assert decoded.text == model.invite.link and model.invite.code in decoded.text
 

@@ -199,6 +199,12 @@ class TeamModel(Observable):
             self.message = None
         self.changed()
 
+    def invite_expires(self) -> str:
+        """The shown code's expiry as people here write a date (dd/mm/yyyy), in this phone's time zone."""
+        if self.invite is None:
+            return ""
+        return self._when(self.invite.expires)[:10] or self.invite.expires[:10]
+
     def label_sheet(self, hamlet_code: str) -> tuple[str, bytes] | None:
         """(file name, PDF) of the hamlet's household labels, each QR holding the household's link on
         the server this device is enrolled with; None when the hamlet has no household yet."""

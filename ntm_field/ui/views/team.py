@@ -240,7 +240,7 @@ def invite(ctx: AppContext) -> ft.View:
         ft.FilledButton(t("team.invite_create"), icon=ft.Icons.QR_CODE, height=TOUCH, on_click=create),
         *_message(model),
         *([
-            ft.Text(t("team.invite_intro", expires=shown.expires[:10])),
+            ft.Text(t("team.invite_intro", expires=model.invite_expires())),
             ft.Semantics(label=t("team.invite_qr"), content=ft.Image(src=model.invite_png, width=240, height=240)),
             ft.Text(t("team.invite_code", code=shown.code), size=20, weight=ft.FontWeight.BOLD),
             ft.Text(shown.link, size=12),
