@@ -188,7 +188,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "form.birth_year_partial": {"vi": "nhập đủ 4 chữ số của năm sinh", "en": "type all 4 digits of the birth year"},
     "form.birth_year_empty": {"vi": "nhập năm sinh, ví dụ 1968", "en": "type the birth year, e.g. 1968"},
     # form (issue 12): dates, consent, undo, errors bar, duplicates, leaving
-    "form.pick_date": {"vi": "Chọn ngày", "en": "Pick a date"},
+    "form.pick_date": {"vi": "Chọn ngày khảo sát", "en": "Pick the visit date"},
+    "form.pick_follow_up": {"vi": "Chọn ngày hẹn quay lại", "en": "Pick the follow-up date"},
     "form.consent_off": {
         "vi": "Hộ chưa đồng ý: không ghi họ tên, địa chỉ, ghi chú. Vẫn ghi năm sinh, cư trú và 4 phủ của từng người.",
         "en": "No consent: no names, address or notes. Birth year, presence and the 4 checks are still recorded.",

@@ -9,12 +9,21 @@ from datetime import date
 from tests.e2e.test_field_app import enrol
 
 CONSENT = "Hộ đồng ý cung cấp thông tin"
+DATE = "Ngày khảo sát (ngày/tháng/năm)"
 
 
 def focused(page) -> str:
     """The accessible name of the element holding the keyboard focus ('' if none)."""
     return page.evaluate("""() => { const e = document.activeElement;
         return e ? (e.getAttribute('aria-label') || e.getAttribute('placeholder') || e.tagName) : ''; }""")
+
+
+def value_of(phone, label: str) -> str:
+    """A text field's value (Flutter shows it to the page only while the field has the focus)."""
+    box = phone.page.get_by_role("textbox", name=label)
+    box.click()
+    phone.page.wait_for_timeout(250)
+    return box.input_value()
 
 
 def box_y(page, label: str) -> float:
@@ -79,4 +88,60 @@ def test_save_with_errors_shows_them_where_the_user_is(server, app, phone):
     box.click()  # Flutter shows a field's value to the page only while it has the focus
     phone.page.wait_for_timeout(300)
     assert box.input_value() == "Trần Thị Hồng"
+    phone.no_crash()
+
+
+def test_dates_are_picked_or_typed_and_shown_day_first(server, app, phone):
+    phone.open(app.url)
+    new_household(phone, server)
+    today = date.today()
+    assert value_of(phone, DATE) == today.strftime("%d/%m/%Y")
+    phone.tap(name="Chọn ngày khảo sát")
+    phone.page.wait_for_timeout(600)
+    phone.shot("date-picker")
+    day = 1 if today.day != 1 else 2
+    phone.page.get_by_role("button", name=f"{day},", exact=False).first.click()  # the calendar's day cell
+    phone.page.wait_for_timeout(300)
+    phone.page.get_by_role("button", name="OK").or_(phone.page.get_by_role("button", name="Đồng ý")).first.click()
+    phone.page.wait_for_timeout(600)
+    assert value_of(phone, DATE) == today.replace(day=day).strftime("%d/%m/%Y")
+    phone.no_crash()
+
+
+def test_withdrawn_consent_clears_the_names_after_asking(server, app, phone):
+    phone.open(app.url)
+    new_household(phone, server)
+    phone.tap("checkbox", name=CONSENT)
+    phone.see("Bỏ đồng ý của hộ?")
+    phone.shot("consent-withdraw")
+    phone.tap(name="Huỷ")
+    assert phone.page.get_by_role("checkbox", name=CONSENT).get_attribute("aria-checked") == "true"
+    phone.tap("checkbox", name=CONSENT)
+    phone.tap(name="Bỏ đồng ý và xoá")
+    phone.see("Hộ chưa đồng ý: không ghi họ tên")
+    assert phone.page.get_by_role("checkbox", name=CONSENT).get_attribute("aria-checked") == "false"
+    head = phone.page.get_by_role("textbox", name="Họ tên chủ hộ")
+    assert head.is_disabled() or head.get_attribute("aria-disabled") == "true" or head.count() == 0
+    phone.shot("no-consent")
+    phone.no_crash()
+
+
+def test_a_second_household_with_the_same_house_number_is_asked_about(server, app, phone):
+    phone.open(app.url)
+    new_household(phone, server)
+    phone.type("Số nhà", "12")
+    phone.type("Năm sinh thành viên 1", "1970")
+    phone.tap(name="Lưu")
+    phone.see("Đã lưu")
+    phone.tap("tab", name="Trang chủ")
+    phone.tap(name="Thêm hộ")
+    phone.tap("checkbox", name=CONSENT)
+    phone.type("Họ tên chủ hộ", "Trần Văn Hùng")
+    phone.type("Số nhà", "12")
+    phone.type("Năm sinh thành viên 1", "1980")
+    phone.tap(name="Lưu")
+    phone.see("Số nhà 12 đã có trong thôn")
+    phone.shot("same-house-number")
+    phone.tap(name="Vẫn lưu hộ này")
+    phone.see("Đã lưu")
     phone.no_crash()

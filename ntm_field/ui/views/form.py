@@ -50,12 +50,10 @@ class FormScreen:
             options=[ft.DropdownOption(key=v, text=ctx.i18n.visit_status(v)) for v in VISIT_STATUS_LABELS],
             on_select=lambda e: model.set_field("visit_status", e.control.value),
         )  # fmt: skip
-        self.surveyed_on = _date_field(t("form.surveyed_on"), "surveyed_on", t("form.pick_date"),
-                                       on_change=lambda e: model.set_surveyed_on(e.control.value),
-                                       on_pick=lambda _: self._pick(self.model.surveyed_on_text, model.pick_surveyed_on))  # fmt: skip
-        self.follow_up_due = _date_field(t("form.follow_up"), "follow_up.due", t("form.pick_date"),
-                                         on_change=lambda e: model.set_field("follow_up_due", e.control.value),
-                                         on_pick=lambda _: self._pick(self.model.follow_up_due, model.pick_follow_up))  # fmt: skip
+        self.surveyed_on = _date_field(t("form.surveyed_on"), "surveyed_on",
+                                       on_change=lambda e: model.set_surveyed_on(e.control.value))  # fmt: skip
+        self.follow_up_due = _date_field(t("form.follow_up"), "follow_up.due",
+                                         on_change=lambda e: model.set_field("follow_up_due", e.control.value))  # fmt: skip
         self.follow_up_note = ft.TextField(label=t("form.follow_up_note"),
                                            on_change=lambda e: model.set_field("follow_up_note", e.control.value))  # fmt: skip
         self.note = ft.TextField(label=t("form.note"), multiline=True, key=ft.ScrollKey("note"),
@@ -78,11 +76,15 @@ class FormScreen:
                 self.head_name,
                 self.house_no,
                 ft.Semantics(label=t("form.visit_status"), content=ft.Row([self.visit])),
-                self.surveyed_on,
+                _with_picker(self.surveyed_on, t("form.pick_date"),
+                             lambda _: self._pick(model.surveyed_on_text, model.pick_surveyed_on)),
                 title(t("form.members")),
                 self.members,
                 ft.OutlinedButton(t("form.add_member"), icon=ft.Icons.PERSON_ADD, height=TOUCH, on_click=self._add_member),
-                ft.ExpansionTile(title=ft.Text(t("form.follow_up")), controls=[self.follow_up_due, self.follow_up_note, self.note]),
+                ft.ExpansionTile(title=ft.Text(t("form.follow_up")), controls=[
+                    _with_picker(self.follow_up_due, t("form.pick_follow_up"),
+                                 lambda _: self._pick(model.follow_up_due, model.pick_follow_up)),
+                    self.follow_up_note, self.note]),
                 ft.FilledButton(t("form.save"), icon=ft.Icons.SAVE, height=56, on_click=self._save),
                 self.status,
             ],
@@ -243,6 +245,8 @@ class FormScreen:
                 result = action()
                 if asyncio.iscoroutine(result):
                     await result
+                if self.view in page.views:  # still shown (not left for the other household)
+                    self.view.update()  # closing a dialog ends Flet's automatic update after this handler
 
             return chosen
 
@@ -264,11 +268,16 @@ class FormScreen:
         ))  # fmt: skip
 
 
-def _date_field(label: str, key: str, pick_label: str, *, on_change, on_pick) -> ft.TextField:
-    return ft.TextField(
-        label=label, key=ft.ScrollKey(key), keyboard_type=ft.KeyboardType.DATETIME, on_change=on_change,
-        suffix=ft.IconButton(ft.Icons.CALENDAR_MONTH, tooltip=pick_label, on_click=on_pick),
-    )
+def _date_field(label: str, key: str, *, on_change) -> ft.TextField:
+    return ft.TextField(label=label, key=ft.ScrollKey(key), keyboard_type=ft.KeyboardType.DATETIME, on_change=on_change,
+                        expand=True)  # fmt: skip
+
+
+def _with_picker(field: ft.TextField, label: str, on_pick) -> ft.Control:
+    """A date field and, beside it, the button that opens the date picker (typing still works)."""
+    button = ft.IconButton(ft.Icons.CALENDAR_MONTH, width=TOUCH, height=TOUCH, on_click=on_pick)
+    return ft.Row([field, ft.Semantics(label=label, button=True, content=button)],
+                  vertical_alignment=ft.CrossAxisAlignment.START)  # fmt: skip
 
 
 def _local_date(value: datetime | date) -> date:
