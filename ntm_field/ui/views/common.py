@@ -37,7 +37,7 @@ def navigation(ctx: AppContext, route: str) -> ft.NavigationBar:
 
 
 def sync_chip(ctx: AppContext) -> ft.Control:
-    return ft.TextButton(ctx.sync.chip(), icon=ft.Icons.CLOUD_SYNC, on_click=lambda _: ctx.go("/sync"))
+    return ft.TextButton(ctx.sync.chip(), icon=ft.Icons.CLOUD_SYNC, height=TOUCH, on_click=lambda _: ctx.go("/sync"))
 
 
 def title(text: str) -> ft.Text:

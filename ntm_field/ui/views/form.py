@@ -38,7 +38,7 @@ class FormScreen:
         self.heading = title("")
         self.where = ft.Text("")
         self.problem = ft.Text("", color=ft.Colors.ERROR, visible=False)
-        self.consent = ft.Checkbox(label=t("form.consent"), on_change=self._consent_changed)
+        self.consent = ft.Checkbox(label=t("form.consent"), height=TOUCH, on_change=self._consent_changed)
         self.consent_off = ft.Text(t("form.consent_off"), size=13, italic=True)
         self.head_name = ft.TextField(label=t("form.head_name"), capitalization=ft.TextCapitalization.WORDS,
                                       key=ft.ScrollKey("head_name"),
@@ -99,8 +99,11 @@ class FormScreen:
         model, t = self.model, self.ctx.i18n.t
         self.heading.value = t("form.new") if model.is_new else t("form.edit")
         self.where.value = t("form.where", hamlet=model.hamlet_code, code=model.label_code)
-        problem = model.failure or model.server_problem or ""
-        self.problem.value, self.problem.visible = problem, bool(problem)
+        # Above the form only what is known when it opens (a refusal by the server, a household not found):
+        # a save's errors are said below the Save button and in the bar, so nothing above the finger moves.
+        problem = model.server_problem or ("" if model.errors else model.failure) or ""
+        if problem != self.problem.value:
+            self.problem.value, self.problem.visible = problem, bool(problem)
         self.consent.value = model.consent
         self.consent_off.visible = not model.consent
         for control, value in ((self.head_name, model.head_name), (self.house_no, model.house_no),
@@ -116,7 +119,8 @@ class FormScreen:
         self.surveyed_on.error, self.follow_up_due.error = errors.get("surveyed_on"), errors.get("follow_up.due")
         self.note.error, self.visit.error_text = errors.get("note"), errors.get("visit_status")
         self._show_members()
-        self.status.value = t("form.saved") if model.saved else ""
+        self.status.value = t("form.saved") if model.saved else (model.failure if model.errors else "")
+        self.status.color = ft.Colors.ERROR if model.errors else None
 
     def _show_members(self) -> None:
         model = self.model
@@ -275,7 +279,9 @@ def _date_field(label: str, key: str, *, on_change) -> ft.TextField:
 
 def _with_picker(field: ft.TextField, label: str, on_pick) -> ft.Control:
     """A date field and, beside it, the button that opens the date picker (typing still works)."""
-    button = ft.IconButton(ft.Icons.CALENDAR_MONTH, width=TOUCH, height=TOUCH, on_click=on_pick)
+    # A labelled tappable icon (Flutter gives an IconButton's own node no name, whatever wraps it).
+    button = ft.Container(ft.Icon(ft.Icons.CALENDAR_MONTH), width=TOUCH, height=TOUCH + 8, ink=True,
+                          border_radius=TOUCH // 2, on_click=on_pick)  # fmt: skip
     return ft.Row([field, ft.Semantics(label=label, button=True, content=button)],
                   vertical_alignment=ft.CrossAxisAlignment.START)  # fmt: skip
 

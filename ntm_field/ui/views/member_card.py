@@ -30,11 +30,13 @@ class CheckRow:
         self.not_applicable = ft.Text(i18n.t("form.not_applicable", label=i18n.check(check.value)), size=13,
                                       italic=True, visible=False)  # fmt: skip
         # One chip per answer (a row of them wraps at 360 px, where four segments would cut their words);
-        # tapping the chosen one again keeps it chosen.
+        # tapping the chosen one again keeps it chosen. The check mark's place is kept on every chip (drawn
+        # white on white when not chosen), so choosing never changes a chip's width or moves another.
         self.choices = {
-            v: ft.Chip(label=ft.Text(i18n.value_short(check.value, v), size=14), height=TOUCH, show_checkmark=True,
-                       selected_color=SELECTED_FILL, check_color=ft.Colors.WHITE, bgcolor=ft.Colors.WHITE,
-                       border_side=ft.BorderSide(1, "#5F6368"),
+            v: ft.Chip(label=ft.Text(i18n.value_short(check.value, v), size=14), height=TOUCH, show_checkmark=False,
+                       leading=ft.Icon(ft.Icons.CHECK, size=18, color=ft.Colors.WHITE),
+                       selected_color=SELECTED_FILL, bgcolor=ft.Colors.WHITE, border_side=ft.BorderSide(1, "#5F6368"),
+                       label_padding=ft.Padding.only(left=2, right=4), padding=ft.Padding.symmetric(horizontal=4),
                        on_select=lambda _, v=v: model.set_check(member_id, check.value, v))  # fmt: skip
             for v in model.values(check)
         }
