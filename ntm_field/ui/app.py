@@ -104,7 +104,13 @@ class Router:
         self.ctx.sync.close()
 
     def go(self, route: str) -> None:
-        """Open a screen; leaving a form with unsaved changes asks first (keep a draft, or discard)."""
+        """Open a screen; leaving a form with unsaved changes asks first (keep a draft, or discard).
+
+        A new household opens at /draft/ID (a fresh id): its address names it from the first keystroke,
+        so a reload, or the app reopened at that address, finds its draft."""
+        parts = urlsplit(route)
+        if parts.path == "/households/new":
+            route = f"/draft/{new_id()}" + (f"?{parts.query}" if parts.query else "")
         if self._on_form() and self.ctx.form.dirty and route != self.page.route:
             self._ask_leave(route)
             return
@@ -168,7 +174,16 @@ class Router:
                 ctx.form.load(household_id)
             return self._form(route)
         if path.startswith("/draft/"):
-            ctx.form.resume_draft(path.removeprefix("/draft/"))
+            household_id = path.removeprefix("/draft/")
+            if ctx.form.household_id == household_id and self._form_route == route:
+                pass  # the same form drawn again: keep what it holds
+            elif ctx.store.draft(household_id) is not None:
+                ctx.form.resume_draft(household_id)
+            elif ctx.store.get(household_id) is not None:
+                ctx.form.load(household_id)
+            else:  # a new household, not typed into yet
+                hamlet = parse_qs(urlsplit(route).query).get("hamlet", [""])[0]
+                ctx.form.new_household(hamlet or _first_hamlet(ctx), household_id)
             return self._form(route)
         if path == "/sync":
             return sync.build(ctx)

@@ -57,16 +57,21 @@ def test_the_figures_have_the_campaigns_shape(province):
 
 
 def test_names_are_vietnamese_with_their_diacritics(province):
-    names = [m.full_name for h in province.households() for m in h.members] + [h.head_name for h in province.households()]
+    consented = [h for h in province.households() if h.consent.given]
+    names = [m.full_name for h in consented for m in h.members] + [h.head_name for h in consented]
     assert all(unicodedata.is_normalized("NFC", n) for n in names)
     with_marks = sum(1 for n in names if any(ord(c) > 127 for c in n))
     assert with_marks / len(names) > 0.9
-    families = Counter(h.head_name.split()[0] for h in province.households())
+    families = Counter(h.head_name.split()[0] for h in consented)
     assert families.most_common(1)[0][0] == "Nguyễn"
     assert families["Điểu"] > 0 and families["Thị"] > 0  # S'tiêng households
     for kind in ("Khu phố ", "Ấp ", "Thôn "):
         assert any(h.name.startswith(kind) for h in province.hamlets), kind
     thac_mo = [h.name for h in province.hamlets if h.commune_code == "25216"]
+    # A household that did not consent carries no personal data (contract v1.1).
+    for h in province.households():
+        if not h.consent.given:
+            assert h.head_name == h.address == h.note == "" and all(m.full_name == "" for m in h.members)
     assert all(name.startswith("Khu phố") for name in thac_mo)  # a phường's hamlets are khu phố
 
 

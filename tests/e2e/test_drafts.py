@@ -79,3 +79,19 @@ def test_a_killed_app_keeps_the_draft(server, tmp_path, phone):
         every_value_is_back(phone)
     finally:
         second.stop()
+
+
+def test_a_reload_on_the_form_itself_keeps_it(server, app, phone):
+    phone.open(app.url)
+    enrol(phone, server)
+    type_half_a_household(phone)
+    assert "/draft/" in phone.page.url  # a new household's address names it from the start
+    phone.page.wait_for_timeout(1000)  # the draft is written 0.4 s after the last keystroke
+    phone.open(phone.page.url)
+    phone.see("Họ tên thành viên 2")
+    for label, value in HALF.items():
+        box = phone.page.get_by_role("textbox", name=label)
+        box.click()
+        phone.page.wait_for_timeout(250)
+        assert box.input_value() == value, label
+    phone.no_crash()

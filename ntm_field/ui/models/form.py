@@ -17,6 +17,7 @@ The whole state is a plain dict (`payload()` / `resume()`), kept as a draft.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -77,8 +78,9 @@ class FormModel(Observable):
 
     # ----- opening ------------------------------------------------------------------------
 
-    def new_household(self, hamlet_code: str) -> None:
-        self.household_id = self._new_id()
+    def new_household(self, hamlet_code: str, household_id: str | None = None) -> None:
+        """A fresh form; `household_id` (a UUID, e.g. from the /draft/ID route) names the household to be."""
+        self.household_id = household_id if household_id and _is_uuid(household_id) else self._new_id()
         self.is_new = True
         self.hamlet_code = hamlet_code
         self.head_name = self.house_no = self.address = self.note = ""
@@ -420,6 +422,13 @@ class FormModel(Observable):
     def _member_id(self) -> str:
         # 8 hex digits that differ whenever the ids differ (a prefix of the id does not: counters, time-ordered ids)
         return hashlib.sha256(self._new_id().encode()).hexdigest()[:8]
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
 
 
 def _year(text: str) -> int | None:
