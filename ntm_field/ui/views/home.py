@@ -51,7 +51,7 @@ def build(ctx: AppContext) -> ft.View:
         controls=[
             ft.Row([title(t("home.title")), sync_chip(ctx)], wrap=True),
             ft.Text(ctx.sync.last_success(), size=12),
-            *_drafts(ctx),
+            _drafts(ctx),
             *(cards or [ft.Text(t("home.no_hamlets"))]),
             title(t("home.followups")),
             *follow_ups(ctx),
@@ -59,19 +59,28 @@ def build(ctx: AppContext) -> ft.View:
     )
 
 
-def _drafts(ctx: AppContext) -> list[ft.Control]:
-    """The "Đang nhập dở" section: each draft with "Tiếp tục" and "Bỏ nháp" (asks first); nothing without drafts."""
-    if not ctx.home.drafts:
-        return []
-    return [title(ctx.i18n.t("home.drafts")), *(_draft(ctx, draft) for draft in ctx.home.drafts)]
+def _drafts(ctx: AppContext) -> ft.Column:
+    """The "Đang nhập dở" section: each draft with "Tiếp tục" and "Bỏ nháp" (asks first); nothing without
+    drafts. A discarded draft leaves the section in place (the screen is not rebuilt under the dialog)."""
+    section = ft.Column(spacing=8)
+
+    def redraw(*, shown: bool = True) -> None:
+        drafts = ctx.home.drafts
+        section.controls = [title(ctx.i18n.t("home.drafts")), *(_draft(ctx, d, redraw) for d in drafts)] if drafts else []
+        section.visible = bool(drafts)
+        if shown:
+            section.update()
+
+    redraw(shown=False)
+    return section
 
 
-def _draft(ctx: AppContext, draft: DraftCard) -> ft.Control:
+def _draft(ctx: AppContext, draft: DraftCard, redraw) -> ft.Control:
     t, model = ctx.i18n.t, ctx.home
 
     def discard(e) -> None:
         model.ask_discard(draft.household_id)
-        e.control.page.show_dialog(_confirm_discard(ctx))
+        e.control.page.show_dialog(_confirm_discard(ctx, redraw))
 
     return ft.Card(
         content=ft.Container(
@@ -91,7 +100,7 @@ def _draft(ctx: AppContext, draft: DraftCard) -> ft.Control:
     )  # fmt: skip
 
 
-def _confirm_discard(ctx: AppContext) -> ft.AlertDialog:
+def _confirm_discard(ctx: AppContext, redraw) -> ft.AlertDialog:
     t, model = ctx.i18n.t, ctx.home
     asked = model.discarding
     name = (asked.head_name if asked else "") or t("home.draft_unnamed")
@@ -99,7 +108,7 @@ def _confirm_discard(ctx: AppContext) -> ft.AlertDialog:
     def confirm(e) -> None:
         model.confirm_discard()
         e.control.page.pop_dialog()
-        ctx.refresh()
+        redraw()
 
     def cancel(e) -> None:
         model.cancel_discard()

@@ -5,7 +5,11 @@ from __future__ import annotations
 import flet as ft
 
 from ntm_field.ui.context import AppContext
-from ntm_field.ui.views.common import TALL, navigation, title
+from ntm_field.ui.views.common import navigation, title
+
+
+# 48 px segments: the browser on a desktop OS applies Flutter's compact density (-8 px), standard keeps them whole.
+LANGUAGE_STYLE = ft.ButtonStyle(padding=ft.Padding.symmetric(vertical=14, horizontal=12), visual_density=ft.VisualDensity.STANDARD)
 
 
 def build(ctx: AppContext) -> ft.View:
@@ -43,7 +47,7 @@ def build(ctx: AppContext) -> ft.View:
             ft.Text(t("settings.language")),
             ft.SegmentedButton(
                 selected=[ctx.i18n.lang], show_selected_icon=False, on_change=language,
-                style=TALL, segments=[ft.Segment(value="vi", label=ft.Text(t("settings.vi"))), ft.Segment(value="en", label=ft.Text(t("settings.en")))],
+                style=LANGUAGE_STYLE, segments=[ft.Segment(value="vi", label=ft.Text(t("settings.vi"))), ft.Segment(value="en", label=ft.Text(t("settings.en")))],
             ),
             *[ft.Text(line) for line in model.details()],
             *([ft.Text(device_id, size=12, selectable=True)] if (device_id := model.device_id()) else []),
