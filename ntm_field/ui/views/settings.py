@@ -50,7 +50,7 @@ def build(ctx: AppContext) -> ft.View:
                 style=LANGUAGE_STYLE, segments=[ft.Segment(value="vi", label=ft.Text(t("settings.vi"))), ft.Segment(value="en", label=ft.Text(t("settings.en")))],
             ),
             *[ft.Text(line) for line in model.details()],
-            *([ft.Text(device_id, size=12, selectable=True)] if (device_id := model.device_id()) else []),
+            *([ft.Text(device_id, size=12)] if (device_id := model.device_id()) else []),
             title(t("settings.privacy_title")),
             ft.Text(t("settings.privacy"), size=13),
             ft.OutlinedButton(t("settings.sign_out"), icon=ft.Icons.LOGOUT, height=48, on_click=lambda _: sign_out(False)),
