@@ -154,3 +154,17 @@ def _wait(condition, timeout: float = 5.0) -> None:
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
     assert threading.active_count() < 50
+
+
+def test_signing_out_counts_drafts_as_work_that_would_be_lost(store, clock, new_id):
+    from ntm_field.ui.models.settings import SettingsModel
+
+    model = form(store, clock, new_id)
+    keeper = DraftKeeper(store, model, delay=0.01)
+    model.set_field("consent", True)
+    model.set_field("head_name", "Phạm Văn Tài")
+    keeper.flush()
+    settings = SettingsModel(store, I18n())
+    assert settings.unsynced() == 1
+    assert settings.sign_out() is False and settings.confirming  # asks first
+    assert settings.sign_out(confirmed=True) and store.drafts() == []

@@ -38,8 +38,9 @@ class SettingsModel(Observable):
         return None if enrolment is None else self.i18n.t("settings.device_id", device_id=enrolment.device_id)
 
     def unsynced(self) -> int:
+        """Changes signing out would lose: not sent, refused, or still a draft (never saved)."""
         counts = self.store.counts()
-        return counts["outbox_pending"] + counts["outbox_rejected"]
+        return counts["outbox_pending"] + counts["outbox_rejected"] + len(self.store.drafts())
 
     def sign_out(self, *, confirmed: bool = False) -> bool:
         """Wipe the device's data; with unsynced changes, only once confirmed (True when signed out)."""
