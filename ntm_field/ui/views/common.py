@@ -7,8 +7,6 @@ import flet as ft
 from ntm_field.ui.context import AppContext
 
 TOUCH = 48  # px: the smallest touch target in the sun with a thumb
-# Segmented buttons are 40 px high by default: taller segments, text centred, for a thumb.
-TALL = ft.ButtonStyle(padding=ft.Padding.symmetric(vertical=12, horizontal=8))
 
 # A chosen answer: unmistakable in the sun. A check mark plus a dark fill with white text (8.6:1 with the
 # text, and with the white of an answer not chosen; WCAG 2.2 asks 4.5:1 and 3:1), 48 px tall.
