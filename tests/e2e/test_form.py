@@ -76,7 +76,10 @@ def test_save_with_errors_shows_them_where_the_user_is(server, app, phone):
     phone.tap(name="Lưu")
     phone.see("Còn 1 chỗ chưa đúng. Thành viên 2 · Năm sinh: nhập đủ 4 chữ số của năm sinh")
     phone.see("nhập đủ 4 chữ số của năm sinh")
-    phone.page.wait_for_timeout(500)
+    for _ in range(50):  # the form scrolls to the field, then focuses it
+        if focused(phone.page) == "Năm sinh thành viên 2":
+            break
+        phone.page.wait_for_timeout(100)
     assert focused(phone.page) == "Năm sinh thành viên 2"
     phone.shot("errors")
 
