@@ -85,7 +85,7 @@ class Values:
         if words.match("form.birth_year", label):
             return self.rng.choice(self.years())
         if words.match("form.surveyed_on", label) or words.match("form.follow_up", label):
-            return self.today.isoformat()
+            return self.today.isoformat() if "YYYY-MM-DD" in label else self.today.strftime("%d/%m/%Y")
         if words.match("form.house_no", label):
             return self.rng.choice(["12", "12A", "24"])
         return self.rng.choice(self.names())
@@ -451,7 +451,7 @@ class Monkey:
             snap = screen(self.page)
             if any(t.startswith(saved) for t in snap["texts"] for saved in words.texts("form.saved")):
                 break
-            if any(CRASH in t or words.search("form.errors", t) for t in snap["texts"]):
+            if any(CRASH in t or words.search("form.errors", t) or _says("form.errors_bar", t) for t in snap["texts"]):
                 return  # refused (check() reports a crash)
             self.page.wait_for_timeout(100)
         else:
@@ -569,6 +569,10 @@ def _favoured(name: str) -> bool:
         or words.match("home.add", name)
         or words.answer_of(name)
     )
+
+
+def _says(key: str, text: str) -> bool:
+    return words.search(key, text) is not None
 
 
 def _fingerprint(page) -> str:

@@ -39,6 +39,11 @@ class TapCounter:
             self.page.wait_for_timeout(200)
             waited += 200
 
+    def offered(self, name: str, role: str = "button", wait_ms: int = 600) -> bool:
+        """Whether the screen offers this control at all (anywhere in the tree, on screen or not)."""
+        self.page.wait_for_timeout(wait_ms)
+        return any(c.role == role and c.name == name for c in controls(self.page))
+
     def swipe(self, dy: int) -> None:
         self.swipes += 1
         self.page.mouse.move(self.width / 2, self.height * 0.4)

@@ -10,6 +10,9 @@ from ntm_field.domain.codes import CHECK_VALUES, Check
 from ntm_field.ui.i18n import CATALOG, LANGUAGES, I18n
 
 
+__all__ = ["CATALOG", "answer_of", "answer_sets", "answers", "check_names", "match", "member_number", "search", "texts"]
+
+
 def template(key: str, lang: str) -> re.Pattern:
     """A catalogue entry as a regular expression: `{n}` matches a number, any other field some text."""
     parts = [p for p in re.split(r"(\{\w+\})", CATALOG[key][lang]) if p]
@@ -26,7 +29,8 @@ def template(key: str, lang: str) -> re.Pattern:
 
 @cache
 def patterns(key: str) -> tuple[re.Pattern, ...]:
-    return tuple(template(key, lang) for lang in LANGUAGES)
+    """The entry's patterns in every language (none when the catalogue no longer has it)."""
+    return tuple(template(key, lang) for lang in LANGUAGES) if key in CATALOG else ()
 
 
 def match(key: str, text: str) -> re.Match | None:
