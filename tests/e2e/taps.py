@@ -23,16 +23,21 @@ class TapCounter:
 
     def find(self, role: str, name: str, timeout: float = 10_000) -> Control:
         """The first control of this role and exact name, wheeled within reach of a thumb."""
-        waited = 0
+        waited, swiped = 0, 0
         while True:
+            if self.page.get_by_text("Error running app").count():
+                raise AssertionError(f"«Error running app» while looking for {role} «{name}»")
             found = controls(self.page)
             target = next((c for c in found if c.role == role and c.name == name), None)
             if target is not None:
                 bottom = min((c.y for c in found if c.role == "tab"), default=self.height)
                 if target.role == "tab" or (target.y >= 0 and target.y + target.height <= bottom):
                     return target
-                self.swipe(round(target.y + target.height / 2 - bottom / 2))
-                continue
+                if swiped < 12:
+                    swiped += 1
+                    self.swipe(round(target.y + target.height / 2 - bottom / 2))
+                    continue
+                raise AssertionError(f"{role} «{name}» stays out of reach ({target.describe()})")
             if waited >= timeout:
                 names = sorted({f"{c.role} «{c.name}»" for c in found})
                 raise AssertionError(f"no {role} «{name}» on screen; there are: {names}")
@@ -60,6 +65,7 @@ class TapCounter:
     def type(self, label: str, text: str, delay: int = 60) -> None:
         """Focus a text field (not counted as a tap) and type key by key."""
         target = self.find("textbox", label)
+        assert not target.disabled, f"«{label}» is disabled"
         self.page.mouse.click(*target.centre)
         self.focuses += 1
         self.page.wait_for_timeout(150)
