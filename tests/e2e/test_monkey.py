@@ -29,7 +29,8 @@ from ntm_field.sync.enrol import enrol_device
 from tests.conftest import FakeClock
 from tests.e2e.conftest import SHOTS, chromium  # noqa: F401  (fixture)
 from tests.e2e.field_process import LoggedApp, app_root, enrol_store, stored_documents
-from tests.e2e.monkey import HEIGHT, WIDTH, Monkey, MonkeyFailure, Values
+from tests.e2e.monkey import HEIGHT, WIDTH, FormOracle, Monkey, MonkeyFailure, Values, read_form
+from tests.e2e.semantics import Control
 from tests.server.conftest import prepare_database, start_server, stop_server
 from tests.sync.conftest import Device, enrol_code
 
@@ -175,6 +176,7 @@ def test_monkey(world, seed):
         world.results.append(f"monkey: {seed} {kind} {len(monkey.all_steps)} {monkey.saves_checked} {took:.0f}"
                              f" {len(monkey.warnings)} {'FAILED ' if failed else ''}{monkey.counts}"
                              f" act {monkey.seconds['act']:.0f} s, check {monkey.seconds['check']:.0f} s")  # fmt: skip
+        world.results += [f"    warning {w}" for w in monkey.warnings[:3]]
         if os.environ.get("NTM_MONKEY_SLOW"):
             world.results += [f"    {s:.1f} s step {n}: {what[:100]}" for s, n, what in sorted(monkey.slow, reverse=True)[:6]]
         context.close()
@@ -191,3 +193,42 @@ def _local_only(route, outside: list[str]) -> None:
     else:
         outside.append(route.request.url)
         route.abort()
+
+
+# ----- the oracle itself, without a browser -------------------------------------------------------
+
+
+def _control(index: int, name: str, *, role: str = "button", on: bool = False) -> Control:
+    return Control(index=index, role=role, tag="flt-semantics", name=name, x=0, y=index * 10, width=60, height=48,
+                   disabled=False, checked=None, selected=None, current="true" if on else "false", pressed=None,
+                   expanded=None, invalid=False, focused=False, value=None, note="", id="", group="")  # fmt: skip
+
+
+def test_read_form_gives_each_chosen_answer_to_its_member_and_check():
+    names = [("Họ tên chủ hộ", "textbox", False), ("Họ tên thành viên 1", "textbox", False),
+             ("Đủ 4 — thành viên 1", "button", False),
+             ("Đã có", "button", True), ("Chưa có", "button", False), ("Chưa rõ", "button", False),
+             ("Mức 2", "button", False), ("Mức 1", "button", True), ("Chưa có", "button", False), ("Chưa rõ", "button", False),
+             ("Họ tên thành viên 2", "textbox", False),
+             ("Yes", "button", False), ("No", "button", False), ("Unknown", "button", True),  # English: cccd …
+             ("Level 2", "button", True), ("Level 1", "button", False), ("No", "button", False), ("Unknown", "button", False),
+             ("Yes", "button", True), ("No", "button", False), ("Unknown", "button", False)]  # … and smartphone  # fmt: skip
+    view = read_form([_control(i, name, role=role, on=on) for i, (name, role, on) in enumerate(names)])
+    assert view.count == 2
+    assert view.checks == {1: {"cccd": "yes", "vneid": "level1"}, 2: {"cccd": "unknown", "vneid": "level2", "smartphone": "yes"}}
+
+
+def test_the_oracle_renumbers_members_after_a_removal_it_asked_for_and_forgets_otherwise():
+    oracle = FormOracle()
+    oracle.reset("25216-01/ABC123")
+    oracle.counted(3)
+    for n, name in ((1, "An"), (2, "Bình"), (3, "Chi")):
+        oracle.typed(f"Họ tên thành viên {n}", name)
+    oracle.tapped(_control(0, "Xoá thành viên 2"))
+    oracle.counted(2)
+    assert oracle.members == {1: {"full_name": "An"}, 2: {"full_name": "Chi"}}
+    oracle.counted(3)  # a member came back (undo) without the monkey adding one: unsure, forget
+    assert oracle.members == {}
+    oracle.typed("Họ tên thành viên 1", "An")
+    oracle.typed("Họ tên chủ hộ", "Dũng")  # the app may name member 1 after the head
+    assert oracle.head == "Dũng" and oracle.members == {1: {}}
