@@ -33,7 +33,7 @@ from ntm_field.store.checkpoint import Checkpointer
 from ntm_field.store.drafts import DraftSummary
 from ntm_field.store.integrity import ensure_intact
 from ntm_field.store.migrations import MIGRATIONS
-from ntm_field.store.rows import write_household
+from ntm_field.store.rows import house_sort_key, write_household
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
@@ -324,12 +324,12 @@ class LocalStore:
             return [_summary(row) for row in rows]
 
     def same_house_no(self, hamlet_code: str, house_no: str, *, other_than: str) -> HouseholdSummary | None:
-        """Another household of the hamlet with this house number (case and spaces ignored), or None."""
+        """Another household of the hamlet with this house number, as the list sorts it (case and diacritics
+        ignored), or None: one lookup in the list's (hamlet_code, house_sort) index."""
         with self._connect() as db:
             rows = db.query(
-                f"SELECT {SUMMARY_COLUMNS} FROM households WHERE hamlet_code = ? AND id != ? "
-                "AND lower(replace(house_no, ' ', '')) = ? LIMIT 1",
-                [hamlet_code, other_than, house_no.replace(" ", "").lower()],
+                f"SELECT {SUMMARY_COLUMNS} FROM households WHERE hamlet_code = ? AND house_sort = ? AND id != ? LIMIT 1",
+                [hamlet_code, house_sort_key(house_no), other_than],
             )
             return next((_summary(row) for row in rows), None)
 

@@ -12,6 +12,7 @@ house number, undo) are the page's overlays.
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import date, datetime, timedelta
 
 import flet as ft
@@ -60,12 +61,22 @@ class FormScreen:
                                  on_change=lambda e: model.set_field("note", e.control.value))  # fmt: skip
         self.members = ft.Column(spacing=8)
         self.status = ft.Text("", size=16, weight=ft.FontWeight.BOLD)
+        # The errors bar: at the bottom of the screen while the form has errors; a tap goes to the first.
+        # A floating button, not a SnackBar: a SnackBar takes the keyboard focus the first field was given.
+        self.errors_text = ft.Text("", color=ft.Colors.ON_ERROR_CONTAINER, size=14, max_lines=3,
+                                   overflow=ft.TextOverflow.ELLIPSIS, expand=True)  # fmt: skip
+        self.errors_bar = ft.FloatingActionButton(
+            content=ft.Row([ft.Icon(ft.Icons.ERROR_OUTLINE, color=ft.Colors.ON_ERROR_CONTAINER), self.errors_text]),
+            bgcolor=ft.Colors.ERROR_CONTAINER, width=336, visible=False, on_click=self._go_to_first_error,
+        )  # fmt: skip
         self.view = ft.View(
             route=route,
             padding=12,
             scroll=ft.ScrollMode.AUTO,
             horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
             navigation_bar=navigation(ctx, "/households"),
+            floating_action_button=self.errors_bar,
+            floating_action_button_location=ft.FloatingActionButtonLocation.CENTER_FLOAT,
             controls=[
                 ft.Row([self.heading, sync_chip(ctx)], wrap=True),
                 self.where,
@@ -89,6 +100,7 @@ class FormScreen:
                 self.status,
             ],
         )  # fmt: skip
+        self._ui_thread = threading.get_ident()
         self.refresh()
         model.subscribe(self.refresh)
         self.view.data = self.refresh  # the router unsubscribes it when the screen is left
@@ -96,6 +108,8 @@ class FormScreen:
     # ----- showing the view-model ---------------------------------------------------------
 
     def refresh(self) -> None:
+        if threading.get_ident() != self._ui_thread:
+            return  # a save on a worker thread tells the listeners too: the controls are the loop's alone
         model, t = self.model, self.ctx.i18n.t
         self.heading.value = t("form.new") if model.is_new else t("form.edit")
         self.where.value = t("form.where", hamlet=model.hamlet_code, code=model.label_code)
@@ -121,6 +135,11 @@ class FormScreen:
         self._show_members()
         self.status.value = t("form.saved") if model.saved else (model.failure if model.errors else "")
         self.status.color = ft.Colors.ERROR if model.errors else None
+        path = model.first_error
+        self.errors_bar.visible = path is not None
+        if path is not None:
+            self.errors_text.value = t("form.errors_bar", count=len(model.errors), field=_field_name(self.ctx, path),
+                                       message=model.errors[path])  # fmt: skip
 
     def _show_members(self) -> None:
         model = self.model
@@ -151,8 +170,12 @@ class FormScreen:
     # ----- events --------------------------------------------------------------------------
 
     async def _save(self, _) -> None:
+        had_errors = bool(self.model.errors)
         saved = await asyncio.to_thread(self.ctx.drafts.saving, self.model.save)
         self.refresh()
+        if saved and not had_errors:  # only the heading, the status and the line above can have changed
+            self.view.page.update(self.heading, self.problem, self.status)
+            return
         self.view.update()
         if saved:
             return
@@ -161,26 +184,23 @@ class FormScreen:
         elif self.model.errors:
             await self._show_first_error()
 
+    async def _go_to_first_error(self, _) -> None:
+        await self._show_first_error()
+
     async def _show_first_error(self) -> None:
-        model, t = self.model, self.ctx.i18n.t
-        path = model.first_error
+        path = self.model.first_error
         if path is None:
             return
-        message = t("form.errors_bar", count=len(model.errors), field=_field_name(self.ctx, path),
-                    message=model.errors[path])  # fmt: skip
-        self.view.page.show_dialog(ft.SnackBar(ft.Text(message), duration=ft.Duration(seconds=8), show_close_icon=True))
-        control = self._control_of(path)
-        if control is None:
-            return
-        target = control.key if control.key is not None else None
-        card = self._card_of(path)
+        control, card = self._control_of(path), self._card_of(path)
+        target = control.key if control is not None and control.key is not None else (card and card.control.key)
         try:
-            if target is not None or card is not None:
-                await self.view.scroll_to(scroll_key=target or card.control.key, duration=300)
-            if hasattr(control, "focus"):
+            if target is not None:
+                await self.view.scroll_to(scroll_key=target, duration=300)
+            await asyncio.sleep(0.4)  # the errors bar's entrance would take the focus given before it ends
+            if control is not None and hasattr(control, "focus"):
                 await control.focus()
         except (RuntimeError, TimeoutError):
-            pass  # the screen was left meanwhile: nothing to scroll
+            pass  # the screen was left meanwhile: nothing to scroll to
 
     def _card_of(self, path: str) -> MemberCard | None:
         if not path.startswith("members["):
