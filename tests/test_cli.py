@@ -78,7 +78,8 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
     for expected in ("wire bytes up per household", "emulated rural 4G", "emulated weak 3G",
                      "server ingest over HTTP, batches of 50 (SQLite)", "server ingest over HTTP, batches of 50 (PostgreSQL)",
                      "provincial coverage read over HTTP", "server RSS after ingesting", "field app: open URL",
-                     "field app: tap Save", "field app RSS with"):  # fmt: skip
+                     "field app: tap Save", "field app RSS with",
+                     "field app: open a 6-member household"):  # issue 12  # fmt: skip
         assert expected in names, expected
     assert all({"target", "met", "ratio", "ratio_text", "baseline_name"} <= set(f) for f in figures)
     assert all(line in result.stdout for line in ("figure", "baseline", "ratio", "target", "met?"))

@@ -153,3 +153,16 @@ def test_a_second_household_with_the_same_house_number_is_asked_about(server, ap
     phone.tap(name="Vẫn lưu hộ này")
     phone.see("Đã lưu")
     phone.no_crash()
+
+
+def test_each_save_says_saved_again(server, app, phone):
+    phone.open(app.url)
+    new_household(phone, server)
+    phone.type("Năm sinh thành viên 1", "1970")
+    phone.tap(name="Lưu")
+    phone.see("Đã lưu")
+    phone.type("Số nhà", "7")
+    phone.gone("Đã lưu")  # an edit takes it away until the next save
+    phone.tap(name="Lưu")
+    phone.see("Đã lưu")  # and screen readers hear it again
+    phone.no_crash()

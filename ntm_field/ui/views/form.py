@@ -135,6 +135,8 @@ class FormScreen:
         self._show_members()
         self.status.value = t("form.saved") if model.saved else (model.failure if model.errors else "")
         self.status.color = ft.Colors.ERROR if model.errors else None
+        # Hidden when empty: a Text that went "" → "Đã lưu" a second time stayed out of the semantics tree.
+        self.status.visible = bool(self.status.value)
         path = model.first_error
         self.errors_bar.visible = path is not None
         if path is not None:
