@@ -121,7 +121,10 @@ def _wait_for_households(app: LoggedApp, count: int) -> None:
 @pytest.fixture(scope="module")
 def world(chromium, tmp_path_factory, request):  # noqa: F811
     tmp = tmp_path_factory.mktemp("monkey")
-    server = start_server(prepare_database(f"sqlite:///{tmp / 'server.db'}"))
+    # The monkey types wrong enrolment codes on purpose, all from 127.0.0.1: the server's wrong-guess limit
+    # (a defence tested in tests/server/test_enrol_codes.py) would otherwise lock later fresh phones out.
+    server = start_server(prepare_database(f"sqlite:///{tmp / 'server.db'}"),
+                          env={"NTM_WRONG_CODES_PER_ADDRESS": "100000", "NTM_WRONG_CODES_PER_PREFIX": "100000"})
     browser = chromium.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
     world = Field(root=app_root(), tmp=tmp, server=server, browser=browser)
     try:
