@@ -27,7 +27,7 @@ from ntm_field.store import LocalStore
 from ntm_field.sync.enrol import enrol_device
 from tests.conftest import FakeClock
 from tests.e2e import vocabulary as words
-from tests.e2e.conftest import SHOTS, chromium  # noqa: F401  (fixture)
+from tests.e2e.conftest import SHOTS  # the `chromium` fixture comes from conftest (importing it would start a second Playwright)
 from tests.e2e.field_process import LoggedApp, app_root
 from tests.e2e.semantics import TAPPABLE_ROLES, Control, controls, enable
 from tests.server.conftest import prepare_database, start_server, stop_server

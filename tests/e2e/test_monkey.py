@@ -27,7 +27,7 @@ from ntm_field.bench.households import generate
 from ntm_field.store import LocalStore
 from ntm_field.sync.enrol import enrol_device
 from tests.conftest import FakeClock
-from tests.e2e.conftest import SHOTS, chromium  # noqa: F401  (fixture)
+from tests.e2e.conftest import SHOTS  # the `chromium` fixture comes from conftest (importing it would start a second Playwright)
 from tests.e2e.field_process import LoggedApp, app_root, enrol_store, stored_documents
 from tests.e2e.monkey import HEIGHT, WIDTH, FormOracle, Monkey, MonkeyFailure, Values, read_form
 from tests.e2e.semantics import Control

@@ -1,0 +1,36 @@
+"""The field app's web server logs a phone that left (tab closed, reload, network cut) as nothing, and
+any other exception as before: the monkey and size tests fail on a traceback in the app's log."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from ntm_field.ui.app import _ClientGone
+
+
+class ClientDisconnected(Exception):
+    """Named as uvicorn's own."""
+
+
+def record(raise_it) -> logging.LogRecord:
+    try:
+        raise_it()
+    except Exception:
+        return logging.LogRecord("uvicorn.error", logging.ERROR, "", 0, "Exception in ASGI application", None, sys.exc_info())
+    raise AssertionError("nothing raised")
+
+
+def test_a_client_that_left_is_not_logged_but_other_errors_are():
+    def gone_while_sending():
+        try:
+            raise ClientDisconnected()
+        except ClientDisconnected:
+            raise RuntimeError("send after close")  # noqa: B904  (as uvicorn chains it)
+
+    def a_bug():
+        raise ValueError("a bug in a handler")
+
+    assert _ClientGone().filter(record(gone_while_sending)) is False
+    assert _ClientGone().filter(record(a_bug)) is True
+    assert _ClientGone().filter(logging.LogRecord("uvicorn.error", logging.INFO, "", 0, "started", None, None)) is True
