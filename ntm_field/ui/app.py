@@ -100,7 +100,7 @@ class Router:
         self.show()
 
     def _closing(self) -> None:
-        self.ctx.drafts.flush()  # a closed tab or a lost connection keeps what was typed
+        self.ctx.drafts.flush_soon()  # a closed tab or a lost connection keeps what was typed
         self.ctx.sync.close()
 
     def go(self, route: str) -> None:
@@ -139,14 +139,14 @@ class Router:
 
             return chosen
 
-        choices = [("form.leave.stay", None), ("form.leave.discard", drafts.discard), ("form.leave.keep", drafts.flush)]
+        choices = [("form.leave.stay", None), ("form.leave.discard", drafts.discard), ("form.leave.keep", drafts.flush_soon)]
         self.page.show_dialog(ft.AlertDialog(
             modal=True, title=ft.Text(t("form.leave.title")), content=ft.Text(t("form.leave.body")),
             actions=[ft.TextButton(t(key), height=48, on_click=choose(action)) for key, action in choices],
         ))  # fmt: skip
 
     def show(self) -> None:
-        self.ctx.drafts.flush()  # whatever screen comes next, the form's last keystrokes are kept
+        self.ctx.drafts.flush_soon()  # whatever screen comes next, the form's last keystrokes are kept
         for old in self.page.views:
             if callable(old.data):
                 self.ctx.form.unsubscribe(old.data)
@@ -175,8 +175,8 @@ class Router:
             return self._form(route)
         if path.startswith("/draft/"):
             household_id = path.removeprefix("/draft/")
-            if ctx.form.household_id == household_id and self._form_route == route:
-                pass  # the same form drawn again: keep what it holds
+            if ctx.form.household_id == household_id and (self._form_route == route or ctx.form.dirty):
+                pass  # the same form drawn again, or its draft resumed in this session: memory is the newest
             elif ctx.store.draft(household_id) is not None:
                 ctx.form.resume_draft(household_id)
             elif ctx.store.get(household_id) is not None:

@@ -168,3 +168,14 @@ def test_signing_out_counts_drafts_as_work_that_would_be_lost(store, clock, new_
     assert settings.unsynced() == 1
     assert settings.sign_out() is False and settings.confirming  # asks first
     assert settings.sign_out(confirmed=True) and store.drafts() == []
+
+
+def test_flush_soon_writes_the_pending_draft_without_the_caller_waiting(store, clock, new_id):
+    model = form(store, clock, new_id)
+    keeper = DraftKeeper(store, model, delay=60)  # typing has not stopped yet
+    model.set_field("consent", True)
+    model.set_field("head_name", "Võ Thị Sáu")
+    keeper.flush_soon()
+    _wait(lambda: store.draft(model.household_id) is not None)
+    assert store.draft(model.household_id)["head_name"] == "Võ Thị Sáu"
+    keeper.flush_soon()  # nothing pending: nothing to do

@@ -49,8 +49,19 @@ class DraftKeeper:
             self._timer.start()
 
     def flush(self) -> None:
-        """Write what is pending now (leaving the form, the session closing)."""
+        """Write what is pending now, on the calling thread (tests, the command line)."""
         self._write()
+
+    def flush_soon(self) -> None:
+        """Write what is pending now, on a worker thread: the UI loop (leaving the form, the session closing)
+        never waits on the lock or on SQLite, whatever else holds them."""
+        with self._lock:
+            if self._pending is None:
+                return
+            self._cancel_timer()
+            self._timer = threading.Timer(0, self._write)
+            self._timer.daemon = True
+            self._timer.start()
 
     def discard(self) -> None:
         """Drop the open form's draft: nothing pending, nothing kept."""
