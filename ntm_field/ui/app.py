@@ -232,6 +232,32 @@ def drop_events_of_detached_controls() -> None:
 
     before_event._drops_detached = True
     ft.BaseControl.before_event = before_event
+    _drop_replies_for_detached_controls()
+
+
+def _drop_replies_for_detached_controls() -> None:
+    """The browser's answer to a method call (focus, scroll) on a control that left the page meanwhile
+    (Back pressed while the form scrolled to an error) is dropped; the caller gets an error it handles.
+    Flet 1.0.5 raises in its receive loop instead, which ends the session ("Working…" for ever: seen by
+    the monkey test, seed 15)."""
+    from flet.messaging.session import Session
+
+    original = Session.handle_invoke_method_results
+    if getattr(original, "_drops_detached", False):
+        return
+
+    def handle(session, control_id, call_id, result, error):
+        try:
+            return original(session, control_id, call_id, result, error)
+        except RuntimeError:
+            calls, results = session._Session__method_calls, session._Session__method_call_results
+            waiting = calls.pop(call_id, None)
+            if waiting is not None:
+                results[waiting] = (None, "the control left the page")
+                waiting.set()
+
+    handle._drops_detached = True
+    Session.handle_invoke_method_results = handle
 
 
 def _attached(control: ft.BaseControl) -> bool:

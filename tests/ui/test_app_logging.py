@@ -34,3 +34,20 @@ def test_a_client_that_left_is_not_logged_but_other_errors_are():
     assert _ClientGone().filter(record(gone_while_sending)) is False
     assert _ClientGone().filter(record(a_bug)) is True
     assert _ClientGone().filter(logging.LogRecord("uvicorn.error", logging.INFO, "", 0, "started", None, None)) is True
+
+
+def test_a_reply_about_a_control_that_left_the_page_is_dropped_and_its_caller_told():
+    import asyncio
+    from types import SimpleNamespace
+
+    from flet.messaging.session import Session
+
+    from ntm_field.ui.app import drop_events_of_detached_controls
+
+    drop_events_of_detached_controls()
+    waiting = asyncio.Event()
+    session = SimpleNamespace(_Session__index={}, _Session__method_calls={"call-1": waiting},
+                              _Session__method_call_results={})  # fmt: skip
+    Session.handle_invoke_method_results(session, 3418, "call-1", None, None)  # Flet 1.0.5 raised here
+    assert waiting.is_set() and session._Session__method_call_results[waiting] == (None, "the control left the page")
+    Session.handle_invoke_method_results(session, 3418, "call-2", None, None)  # nobody waiting: nothing to do

@@ -197,10 +197,10 @@ class FormScreen:
         target = control.key if control is not None and control.key is not None else (card and card.control.key)
         try:
             if target is not None:
-                await self.view.scroll_to(scroll_key=target, duration=300)
+                await asyncio.wait_for(self.view.scroll_to(scroll_key=target, duration=300), 5)
             await asyncio.sleep(0.4)  # the errors bar's entrance would take the focus given before it ends
-            if control is not None and hasattr(control, "focus"):
-                await control.focus()
+            if control is not None and hasattr(control, "focus") and self.view in self.view.page.views:
+                await asyncio.wait_for(control.focus(), 5)
         except (RuntimeError, TimeoutError):
             pass  # the screen was left meanwhile: nothing to scroll to
 
