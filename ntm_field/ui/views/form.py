@@ -196,11 +196,11 @@ class FormScreen:
         control, card = self._control_of(path), self._card_of(path)
         target = control.key if control is not None and control.key is not None else (card and card.control.key)
         try:
+            # Scrolled to, not focused: Flet 1.0.5's client gives a programmatically focused field the focus
+            # again whenever it is redrawn later, and the monkey saw a year typed into that member's name
+            # (seed 8). Keystrokes in the wrong field are worse than one tap on the right one.
             if target is not None:
                 await asyncio.wait_for(self.view.scroll_to(scroll_key=target, duration=300), 5)
-            await asyncio.sleep(0.4)  # the errors bar's entrance would take the focus given before it ends
-            if control is not None and hasattr(control, "focus") and self.view in self.view.page.views:
-                await asyncio.wait_for(control.focus(), 5)
         except (RuntimeError, TimeoutError):
             pass  # the screen was left meanwhile: nothing to scroll to
 
