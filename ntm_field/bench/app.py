@@ -160,9 +160,9 @@ def _saves(playwright, url: str, profile: Path, count: int) -> tuple[list[float]
             page.get_by_text("Hộ mới", exact=True).wait_for(timeout=10_000)  # not the saved one ("Sửa hộ")
             page.get_by_role("checkbox", name="Hộ đồng ý cung cấp thông tin").click()  # names need consent
             page.wait_for_timeout(300)
-            _type(page, "Họ tên chủ hộ", "Nguyễn Văn Đức")
-            _type(page, "Năm sinh thành viên 1", "1968")
-            _type(page, "Số nhà", f"{n + 1}B")  # a number no generated household has: no duplicate warning
+            type_into(page, "Họ tên chủ hộ", "Nguyễn Văn Đức")
+            type_into(page, "Năm sinh thành viên 1", "1968")
+            type_into(page, "Số nhà", f"{n + 1}B")  # a number no generated household has: no duplicate warning
             page.wait_for_timeout(300)
             started = time.perf_counter()
             page.get_by_role("button", name="Đủ 4 — thành viên 1").click()
@@ -225,7 +225,7 @@ _FORM_SHOWN = """([label, code]) => {
 }"""
 
 
-def _type(page, label: str, text: str) -> None:
+def type_into(page, label: str, text: str) -> None:
     box = page.get_by_role("textbox", name=label)
     box.click()
     page.wait_for_timeout(100)

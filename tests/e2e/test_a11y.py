@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 
 from ntm_field.bench.app import ARGS, CHROMIUM
+from ntm_field.bench.app import type_into
 from ntm_field.domain.codes import Presence, VisitStatus
 from ntm_field.domain.records import Consent, Household, Member
 from ntm_field.store import LocalStore
@@ -81,8 +82,8 @@ def leader_phone(chromium, tmp_path_factory):  # noqa: F811
         page.goto(app.url)
         enable(page)
         enrol = {"/enrol": measure(page)}
-        _type(page, words.texts("enrol.server")[0], server.url)
-        _type(page, words.texts("enrol.code")[0], enrol_code(server, role="leader", scope="25216"))
+        type_into(page, words.texts("enrol.server")[0], server.url)
+        type_into(page, words.texts("enrol.code")[0], enrol_code(server, role="leader", scope="25216"))
         page.get_by_role("button", name=words.texts("enrol.submit")[0], exact=True).click()
         page.get_by_text(words.texts("sync.chip.idle", pending=0)[0]).first.wait_for(timeout=30_000)
         yield page, app, household.id, enrol
@@ -90,14 +91,6 @@ def leader_phone(chromium, tmp_path_factory):  # noqa: F811
         browser.close()
         app.stop()
         stop_server(server.process)
-
-
-def _type(page, label: str, text: str) -> None:
-    box = page.get_by_role("textbox", name=label)
-    box.click()
-    page.wait_for_timeout(100)
-    box.fill(text)
-    page.wait_for_timeout(200)
 
 
 def _bottom(found: list[Control]) -> float:

@@ -3,12 +3,7 @@ household, never in the outbox, gone with a wipe, and durable once `save_draft` 
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -20,6 +15,7 @@ from ntm_field.domain.device import Enrolment
 from ntm_field.domain.validation import ValidationError
 from ntm_field.store import DraftSummary, LocalStore
 from tests.conftest import ICT
+from tests.store.kill_loop import run_and_kill
 from tests.store.test_local_store import household
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,21 +143,8 @@ def test_a_draft_survives_reopening(tmp_path, clock, new_id):
 
 
 def _run_and_kill(store_path: Path, seed: int, rng: random.Random) -> list[tuple[str, int]]:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.store.draft_loop", str(store_path), str(seed)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    assert child.stdout.readline() == b"ready\n", child.stderr.read().decode()
-    time.sleep(rng.uniform(0.0, 0.2))
-    child.send_signal(signal.SIGKILL)
-    out, err = child.communicate(timeout=30)
-    assert child.returncode == -signal.SIGKILL, err.decode()
-    confirmed = []
-    for line in out.decode().splitlines(keepends=True):
-        if line.endswith("\n"):  # a line cut by the kill was never confirmed
-            household_id, step = line.split()
-            confirmed.append((household_id, int(step)))
-    return confirmed
+    lines = run_and_kill("tests.store.draft_loop", store_path, seed, rng, within=0.2)
+    return [(household_id, int(step)) for household_id, step in lines]
 
 
 @pytest.mark.slow

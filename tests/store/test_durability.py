@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,29 +11,14 @@ from pathlib import Path
 import pytest
 
 from ntm_field.store import LocalStore
+from tests.store.kill_loop import run_and_kill
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_and_kill(store_path: Path, seed: int, rng: random.Random) -> list[tuple[str, int, str]]:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.store.save_loop", str(store_path), str(seed)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert child.stdout.readline() == b"ready\n", child.stderr.read().decode()
-    time.sleep(rng.uniform(0.0, 0.25))
-    child.send_signal(signal.SIGKILL)
-    out, err = child.communicate(timeout=30)
-    assert child.returncode == -signal.SIGKILL, err.decode()
-    confirmed = []
-    for line in out.decode().splitlines(keepends=True):
-        if line.endswith("\n"):  # a line cut by the kill was never confirmed
-            household_id, members, change_id = line.split()
-            confirmed.append((household_id, int(members), change_id))
-    return confirmed
+    lines = run_and_kill("tests.store.save_loop", store_path, seed, rng, within=0.25)
+    return [(household_id, int(members), change_id) for household_id, members, change_id in lines]
 
 
 @pytest.mark.slow
