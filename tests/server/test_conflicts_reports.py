@@ -139,3 +139,18 @@ def test_include_device_names_each_values_device_and_the_contract_shape_stays_wi
     ]
     other = requests.get(server.api("/api/v1/conflicts?include=surveyor"), headers=_auth(leader), timeout=10)
     assert other.status_code == 422 and other.json()["error"]["code"] == "invalid"
+
+    # clients that lie about who they are or what they may see: no device name leaves the leader's scope
+    stranger = server.enrol("leader", "25216-02")  # the leader of another hamlet of the same commune
+    for path, token in [
+        ("/api/v1/conflicts?unit=25216&include=device", stranger),  # a hamlet's leader asks for the commune
+        ("/api/v1/conflicts?unit=25216-01&include=device", stranger),  # ... or for the neighbouring hamlet
+        ("/api/v1/conflicts?unit=70&include=device", leader),  # a commune leader asks for the province
+        ("/api/v1/conflicts?include=device", lan),  # a surveyor
+        ("/api/v1/conflicts?include=device&include=device&unit=25216", stranger),
+    ]:
+        refused = requests.get(server.api(path), headers=_auth(token), timeout=10)
+        assert refused.status_code == 403, (path, refused.status_code, refused.text)
+        assert "Máy của Lan" not in refused.text
+    own = requests.get(server.api("/api/v1/conflicts?include=device"), headers=_auth(stranger), timeout=10)
+    assert own.status_code == 200 and own.json() == {"conflicts": []}, own.text
