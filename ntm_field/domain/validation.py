@@ -32,6 +32,8 @@ MAX_NOTICE_VERSION = 40
 MIN_BIRTH_YEAR = 1900
 
 HAMLET_CODE = re.compile(r"\d{5}-\d{2,3}")
+# v1.1: ASCII letters, digits, _ and - only, so that a conflict path `members[id=…]` always parses back
+MEMBER_ID = re.compile(r"[A-Za-z0-9_-]+")
 # Code values as plain strings, computed once: Enum attribute access dominated validating a push.
 _PRESENCES = [p.value for p in Presence]
 _CHECK_CHOICES = [(check.value, list(CHECK_VALUES[check])) for check in Check]
@@ -84,6 +86,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "a surveyed household needs at least one member",
     },
     "too_many": {"vi": "nhiều nhất {max} mục", "en": "has more than {max} entries"},
+    "bad_member_id": {
+        "vi": "chỉ gồm chữ cái không dấu A–Z, a–z, chữ số 0–9, dấu _ và -",
+        "en": "may hold only the letters A–Z a–z, the digits 0–9, _ and -",
+    },
     "duplicate": {"vi": "bị trùng trong hộ", "en": "is used twice in the household"},
     "reason_for_met_check": {
         "vi": "chỉ ghi lý do cho tiêu chí chưa đạt",
@@ -167,22 +173,26 @@ def validate_document(doc: Any, *, today: date | None) -> list[Problem]:
         if not isinstance(members, list):
             problems.append(Problem("members", "not_list"))
         else:
-            if len(members) > MAX_MEMBERS:
-                problems.append(Problem("members", "too_many", {"max": MAX_MEMBERS}))
             if status_ok and doc["visit_status"] == VisitStatus.SURVEYED and not members:
                 problems.append(Problem("members", "members_required"))
-            seen: set[str] = set()
-            for index, member in enumerate(members):
-                _check_member(member, f"members[{index}]", survey_year, seen, problems, consented)
+            elif len(members) > MAX_MEMBERS:  # past the bound, checking each member is work for nothing
+                problems.append(Problem("members", "too_many", {"max": MAX_MEMBERS}))
+            else:
+                seen: set[str] = set()
+                for index, member in enumerate(members):
+                    _check_member(member, f"members[{index}]", survey_year, seen, problems, consented)
     if not consented:
         problems += _personal_data(doc)
     return problems
 
 
 def _consented(doc: dict) -> bool:
-    """False only when the document says the household did not consent (v1.1: then it holds no
-    personal data, and the names may be empty)."""
-    consent = doc.get("consent")
+    """False when the household did not consent (v1.1: then it holds no personal data, and the names
+    may be empty). An absent `consent` is not consent: the record reads it as `given: false`, so a
+    document without one that carried names would be stored as names without consent."""
+    if "consent" not in doc:
+        return False
+    consent = doc["consent"]
     return not (isinstance(consent, dict) and consent.get("given") is False)
 
 
@@ -211,7 +221,9 @@ def _check_member(
         return
     _check_keys(member, f"{path}.", MEMBER_KEYS, REQUIRED_MEMBER_KEYS, problems)
     if "id" in member and _string(member, "id", f"{path}.id", problems, max_len=MAX_MEMBER_ID):
-        if member["id"] in seen:
+        if not MEMBER_ID.fullmatch(member["id"]):
+            problems.append(Problem(f"{path}.id", "bad_member_id"))
+        elif member["id"] in seen:
             problems.append(Problem(f"{path}.id", "duplicate"))
         seen.add(member["id"])
     if "full_name" in member:
@@ -242,6 +254,9 @@ def _check_reasons(member: dict, path: str, valid_checks: set[str], problems: li
     if not isinstance(reasons, dict):
         problems.append(Problem(f"{path}.reasons", "not_object"))
         return
+    if len(reasons) > len(_COVERED_BY_NAME):  # at most one reason per check
+        problems.append(Problem(f"{path}.reasons", "too_many", {"max": len(_COVERED_BY_NAME)}))
+        return
     for key, value in reasons.items():
         where = f"{path}.reasons.{key}"
         if key not in _COVERED_BY_NAME:
@@ -255,18 +270,25 @@ def _check_reasons(member: dict, path: str, valid_checks: set[str], problems: li
 
 
 def _check_assisted(assisted: Any, path: str, problems: list[Problem]) -> None:
+    """Each help code at most once, so at most as many items as there are codes: a longer list is
+    refused before its items are looked at (100k repeats of one code cost no more than eight)."""
     if not isinstance(assisted, list):
         problems.append(Problem(path, "not_list"))
         return
-    allowed = _ASSISTANCE
+    if len(assisted) > len(_ASSISTANCE):
+        problems.append(Problem(path, "too_many", {"max": len(_ASSISTANCE)}))
+        return
+    seen: set[str] = set()
     for index, item in enumerate(assisted):
         where = f"{path}[{index}]"
         if not isinstance(item, str):
             problems.append(Problem(where, "not_string"))
-        elif item not in allowed:
-            problems.append(Problem(where, "bad_value", {"allowed": ", ".join(allowed)}))
-        elif item in assisted[:index]:
+        elif item not in _ASSISTANCE:
+            problems.append(Problem(where, "bad_value", {"allowed": ", ".join(_ASSISTANCE)}))
+        elif item in seen:
             problems.append(Problem(where, "duplicate"))
+        else:
+            seen.add(item)
 
 
 def _check_consent(consent: Any, problems: list[Problem]) -> None:

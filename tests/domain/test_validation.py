@@ -120,6 +120,9 @@ CASES = [
     ("member id missing", _drop("members[1].id"), "members[1].id"),
     ("member id over 40", _set("members[1].id", "x" * 41), "members[1].id"),
     ("member id duplicated", _set("members[1].id", "k3v9q2xa"), "members[1].id"),
+    ("member id with a bracket", _set("members[1].id", "a]b"), "members[1].id"),
+    ("member id with a diacritic", _set("members[1].id", "Đức1"), "members[1].id"),
+    ("member id with a space", _set("members[1].id", "m 1"), "members[1].id"),
     ("member full_name empty", _set("members[1].full_name", ""), "members[1].full_name"),
     ("member full_name missing", _drop("members[0].full_name"), "members[0].full_name"),
     ("birth_year before 1900", _set("members[1].birth_year", 1899), "members[1].birth_year"),
@@ -136,6 +139,10 @@ CASES = [
     ("reason for a met check", _set("members[0].reasons.cccd", "OTHER"), "members[0].reasons.cccd"),
     ("assisted not a list", _set("members[0].assisted", "app_guidance"), "members[0].assisted"),
     ("assisted unknown code", _set("members[0].assisted", ["gave_money"]), "members[0].assisted[0]"),
+    ("assisted code twice", _set("members[0].assisted", ["app_guidance", "app_guidance"]), "members[0].assisted[1]"),
+    ("assisted longer than the codes", _set("members[0].assisted", ["app_guidance"] * 8), "members[0].assisted"),
+    ("more reasons than checks", _set("members[0].reasons", {"cccd": "OTHER", "vneid": "OTHER", "smartphone": "OTHER",
+                                                            "sim": "OTHER", "x": "OTHER"}), "members[0].reasons"),  # fmt: skip
     ("member unknown key (ID number)", _set("members[0].cccd_number", "0123"), "members[0].cccd_number"),
     ("member unknown key (phone)", _set("members[1].phone", "0912"), "members[1].phone"),
     ("member note not a string", _set("members[1].note", None), "members[1].note"),
@@ -206,12 +213,26 @@ def test_a_household_not_surveyed_may_have_no_members():
 
 def test_optional_keys_may_be_absent_and_follow_up_null():
     doc = valid_document()
-    for key in ("house_no", "address", "note", "consent", "updated_at"):
+    for key in ("house_no", "address", "note", "updated_at"):
         del doc[key]
     doc["follow_up"] = None
     for key in ("reasons", "assisted", "note"):
         doc["members"][0].pop(key)
     assert validate_document(doc, today=TODAY) == []
+
+
+def test_an_absent_consent_is_no_consent_so_the_document_carries_no_names():
+    """The record reads a missing `consent` as not given: a document without one that carried names was
+    stored (and pulled, and exported) as a household without consent holding names."""
+    doc = valid_document()
+    del doc["consent"]
+    fields = [p.field for p in validate_document(doc, today=TODAY) if p.code == "personal_without_consent"]
+    assert fields == ["head_name", "address", "follow_up.note", "members[0].full_name", "members[1].full_name"]
+    doc.update(head_name="", address="", follow_up=None)
+    for member in doc["members"]:
+        member["full_name"] = ""
+    assert validate_document(doc, today=TODAY) == []
+    assert validate_document(Household.from_document(doc).to_document(), today=TODAY) == []
 
 
 def test_surveyed_on_may_be_tomorrow_but_not_later():
