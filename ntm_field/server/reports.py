@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from openpyxl import Workbook
+from openpyxl.cell import Cell
 
 from ntm_field.domain.codes import Check
 from ntm_field.domain.indicators import Tally, tally_household
 from ntm_field.domain.records import Household
 from ntm_field.server import errors
+from ntm_field.server.cells import neutralise
 from ntm_field.server.coverage import coverage_report, scoped_unit
 from ntm_field.server.store import Device, ServerStore
 
@@ -106,7 +108,7 @@ def to_csv(headers: list[tuple[str, str]], rows: Iterator[dict]) -> bytes:
     writer = csv.writer(buffer)
     writer.writerow([vi for _, vi in headers])
     for row in rows:
-        writer.writerow(["" if row[key] is None else row[key] for key, _ in headers])
+        writer.writerow(["" if row[key] is None else neutralise(row[key]) for key, _ in headers])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel reads the diacritics right
 
 
@@ -117,7 +119,7 @@ def to_xlsx(sheets: list[tuple[str, list[tuple[str, str]], list[dict]]]) -> byte
         sheet = workbook.create_sheet(title)
         sheet.append([vi for _, vi in headers])
         for row in rows:
-            sheet.append([row[key] for key, _ in headers])
+            sheet.append([_xlsx_cell(sheet, row[key]) for key, _ in headers])
         for column, (key, _) in enumerate(headers, start=1):
             if key.endswith("_rate"):
                 for cell in sheet.iter_cols(min_col=column, max_col=column, min_row=2):
@@ -126,6 +128,14 @@ def to_xlsx(sheets: list[tuple[str, list[tuple[str, str]], list[dict]]]) -> byte
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _xlsx_cell(sheet, value) -> Cell:
+    """A cell of text as text (never a formula, whatever it begins with), other values as they are."""
+    cell = Cell(sheet, value=neutralise(value))
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
 
 
 @dataclass(frozen=True, slots=True)
