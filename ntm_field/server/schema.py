@@ -161,15 +161,35 @@ INSERT INTO units_version (id, seq) VALUES (1, 0);
     )
 )
 
+# Rate-limit counts (ntm_field/server/limits.py), a migration list of their own: on PostgreSQL they live
+# in the server database, UNLOGGED (a crash may forget them; every hit then writes no WAL and flushes
+# nothing); on SQLite in a file beside it, so that counting a request never waits for a household write.
+LIMIT_MIGRATIONS: list[tuple[str, str | dict[str, list[str]]]] = [
+    (
+        "limits_0001_rate_limits",
+        {
+            dialect: [
+                f"CREATE {unlogged}TABLE rate_limits (\n"
+                "    bucket TEXT PRIMARY KEY,\n"  # a hash of the limit's name and key (a token, an address)
+                "    until_ms BIGINT NOT NULL,\n"  # end of the bucket's window, milliseconds since 1970
+                "    hits BIGINT NOT NULL\n"
+                ")"
+            ]
+            for dialect, unlogged in (("sqlite", ""), ("postgresql", "UNLOGGED "))
+        },
+    )
+]
+
 SERIAL = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "BIGSERIAL PRIMARY KEY"}
 
 
-def migrate(backend) -> list[str]:
-    """Apply pending migrations; returns the names applied now."""
+def migrate(backend, migrations: list[tuple[str, str | dict[str, list[str]]]] = MIGRATIONS) -> list[str]:
+    """Apply pending migrations (the server's, or another list such as LIMIT_MIGRATIONS); returns the
+    names applied now."""
     applied_now = []
     with backend.transaction() as tx:
         tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for name, script in MIGRATIONS:
+    for name, script in migrations:
         with backend.transaction() as tx:
             if backend.dialect == "postgresql":
                 # two server processes starting at once must not both migrate
