@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import psycopg
 
+from ntm_field.private_files import private_database
+
 
 class DatabaseUrlError(ValueError):
     """The database URL is neither sqlite:///… nor postgresql://…."""
@@ -33,6 +35,7 @@ class Backend(Protocol):
     dialect: str
 
     def transaction(self) -> Any: ...
+    def read(self) -> Any: ...
     def close(self) -> None: ...
 
 
@@ -67,6 +70,7 @@ class SqliteBackend:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        private_database(path)  # it holds people's names: 0600 (its -wal and -shm follow), whatever the umask
         self._local = threading.local()
 
     def _conn(self) -> sqlite3.Connection:
@@ -89,6 +93,21 @@ class SqliteBackend:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[_Tx]:
+        """A read-only transaction: a deferred BEGIN takes no write lock, so in WAL mode it reads its
+        snapshot while a writer holds the lock (`query_only` refuses any write made in it by mistake)."""
+        conn = self._conn()
+        conn.execute("PRAGMA query_only=ON")
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield _Tx(conn.cursor(), translate=False)
+            finally:
+                conn.execute("COMMIT")  # a read has nothing to roll back: COMMIT ends it either way
+        finally:
+            conn.execute("PRAGMA query_only=OFF")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -123,6 +142,17 @@ class PostgresBackend:
             conn.rollback()
             raise
         conn.commit()
+
+    @contextmanager
+    def read(self) -> Iterator[_Tx]:
+        """A READ ONLY transaction (READ COMMITTED, as the writers')."""
+        conn = self._conn()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SET TRANSACTION READ ONLY")
+                yield _Tx(cursor, translate=True)
+        finally:
+            conn.rollback()  # nothing was written: ending it with a rollback is the cheapest
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -2,7 +2,7 @@
 
 from ntm_field.store.drafts import DraftSummary
 from ntm_field.store.integrity import StoreCorruptError
-from ntm_field.store.local import HouseholdSummary, LocalStore, SavedHousehold, SurveyorProgress
+from ntm_field.store.local import HouseholdSummary, LocalStore, SavedHousehold, StoreBusyError, SurveyorProgress
 from ntm_field.store.sync_state import EnrolmentError
 
-__all__ = ["DraftSummary", "EnrolmentError", "HouseholdSummary", "LocalStore", "SavedHousehold", "StoreCorruptError", "SurveyorProgress"]
+__all__ = ["DraftSummary", "EnrolmentError", "HouseholdSummary", "LocalStore", "SavedHousehold", "StoreBusyError", "StoreCorruptError", "SurveyorProgress"]

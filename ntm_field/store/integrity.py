@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import glob
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 SIDE_FILES = ("-wal", "-shm")
+CORRUPT_SUFFIX = ".corrupt-"
 
 
 class StoreCorruptError(Exception):
@@ -47,13 +49,18 @@ def ensure_intact(path: Path, *, clock: Callable[[], datetime]) -> None:
     if detail is None:
         return
     stamp = clock().strftime("%Y%m%dT%H%M%S")
-    moved_to = path.with_name(f"{path.name}.corrupt-{stamp}")
+    moved_to = path.with_name(f"{path.name}{CORRUPT_SUFFIX}{stamp}")
     path.rename(moved_to)
     for suffix in SIDE_FILES:
         side = path.with_name(path.name + suffix)
         if side.exists():
             side.rename(moved_to.with_name(moved_to.name + suffix))
     raise StoreCorruptError(path, moved_to, detail)
+
+
+def moved_aside(path: Path) -> list[Path]:
+    """The damaged copies of the store at `path` (with their -wal/-shm files) that were moved aside."""
+    return sorted(path.parent.glob(f"{glob.escape(path.name)}{CORRUPT_SUFFIX}*"))
 
 
 def _check(path: Path) -> str | None:

@@ -27,11 +27,12 @@ from ntm_field.domain.records import Household
 from ntm_field.domain.text import fold
 from ntm_field.domain.units import Level, Unit, parse_units_csv
 from ntm_field.domain.validation import Problem, ValidationError, validate_document
+from ntm_field.private_files import private_database, private_folder
 from ntm_field.store import drafts as draft_rows
 from ntm_field.store import sync_state
 from ntm_field.store.checkpoint import Checkpointer
 from ntm_field.store.drafts import DraftSummary
-from ntm_field.store.integrity import ensure_intact
+from ntm_field.store.integrity import ensure_intact, moved_aside
 from ntm_field.store.migrations import MIGRATIONS
 from ntm_field.store.rows import house_sort_key, write_household
 
@@ -43,6 +44,10 @@ WAL_SIZE_LIMIT = 16 * 1024 * 1024
 
 # Trigram FTS needs at least three characters a term; shorter terms are filtered by LIKE.
 TRIGRAM = 3
+
+
+class StoreBusyError(Exception):
+    """Another connection held the store too long for the operation to finish; nothing was lost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +109,9 @@ class LocalStore:
         original bytes are kept for recovery and never overwritten.
         """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # The folder and files hold the bearer token and people's names: the user's alone, whatever the umask.
+        private_folder(path.parent)
+        private_database(path)
         ensure_intact(path, clock=clock)
         store = cls(path, clock=clock, new_id=new_id)
         with store._connect() as db:
@@ -256,8 +263,10 @@ class LocalStore:
         households hold unsynced edits.
         """
         with self._transaction() as db:
-            sync_state.enrol(db, granted)
+            dropped = sync_state.enrol(db, granted)
             _replace_units(db, units)
+        if dropped:
+            self._scrub()
 
     def check_enrol(self, server: str) -> None:
         """Raise EnrolmentError if enrolling with `server` would lose unsynced edits of another server."""
@@ -270,9 +279,24 @@ class LocalStore:
             _replace_units(db, units)
 
     def wipe(self) -> None:
-        """Erase every household, draft, change, unit and setting (the device was revoked)."""
+        """Erase every household, draft, change, unit and setting (the device was revoked, or signed out),
+        leaving none of it in any file of the store's folder."""
         with self._transaction() as db:
             sync_state.wipe(db)
+        self._scrub()
+
+    def _scrub(self) -> None:
+        """Clear deleted data from the files: deleting rows only frees pages (zeroed by secure_delete), and
+        the WAL keeps every page written since the last checkpoint. The file is rebuilt (VACUUM), the WAL
+        checkpointed and cut to zero bytes, and copies of a damaged store kept for support are deleted."""
+        with self._connect() as db:
+            db.execute("VACUUM")
+            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            # another connection kept reading an old snapshot past the busy timeout
+            raise StoreBusyError("the wiped data could not be cleared from the write-ahead log; try again")
+        for copy in moved_aside(self.path):
+            copy.unlink(missing_ok=True)
 
     def cursor(self) -> str | None:
         """Where the next pull starts (None: from the beginning)."""

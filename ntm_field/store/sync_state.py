@@ -70,16 +70,19 @@ def check_enrol(db: Database, server: str) -> None:
         raise EnrolmentError(f"{_unsynced(db)} unsynced changes of another server would be lost")
 
 
-def enrol(db: Database, granted: Enrolment) -> None:
-    """Store a new enrolment. A device enrolled before with another server or scope drops what it
-    held (it keeps only its scope), unless unsynced edits would be lost: then EnrolmentError, nothing changed.
-    A store never enrolled keeps its households (they are pushed with the new token)."""
+def enrol(db: Database, granted: Enrolment) -> bool:
+    """Store a new enrolment; True when it dropped what the device held. A device enrolled before with
+    another server or scope drops what it held (it keeps only its scope), unless unsynced edits would be
+    lost: then EnrolmentError, nothing changed. A store never enrolled keeps its households (they are
+    pushed with the new token)."""
     previous = enrolment(db)
-    if previous is not None and (previous.server, previous.scope) != (granted.server, granted.scope):
+    dropped = previous is not None and (previous.server, previous.scope) != (granted.server, granted.scope)
+    if dropped:
         if _unsynced(db):
             raise EnrolmentError(f"{_unsynced(db)} unsynced changes would be lost")
         wipe(db)
     set_meta(db, ENROLMENT, json.dumps(granted.to_json()))
+    return dropped
 
 
 def wipe(db: Database) -> None:
@@ -87,6 +90,8 @@ def wipe(db: Database) -> None:
     db.execute("PRAGMA secure_delete = ON")  # overwrite the freed pages: the data must not linger in the file
     for table in ("members", "households", "drafts", "outbox", "units", "meta"):
         db.execute(f"DELETE FROM {table}")
+    # The search index deletes by adding tombstones: its old segments (trigrams of names) stay until emptied.
+    db.execute("INSERT INTO households_fts(households_fts) VALUES ('delete-all')")
 
 
 # ----- outgoing --------------------------------------------------------------------------
