@@ -43,10 +43,10 @@ def test_other_member_ids_are_refused_naming_the_member(member_id):
 
 def test_the_field_apps_member_ids_follow_the_rule(store, clock):
     """The form makes a member id from the injected id factory (8 hex digits of a hash of it): whatever
-    the factory gives, even text that breaks the rule, the id follows it. The demo and bench data too."""
-    from ntm_field.bench.households import generate  # noqa: PLC0415 - only this test needs them
-    from ntm_field.ui.i18n import I18n  # noqa: PLC0415
-    from ntm_field.ui.models.form import FormModel  # noqa: PLC0415
+    the factory gives, even text that breaks the rule, the id follows it. The bench's households too."""
+    from ntm_field.bench.households import generate  # the only test here that needs these layers
+    from ntm_field.ui.i18n import I18n
+    from ntm_field.ui.models.form import FormModel
 
     odd_ids = iter(["a]b", "Đức 1", "x" * 100, "", *map(str, range(100))])
     model = FormModel(store, I18n(), clock=clock, new_id=lambda: next(odd_ids))
