@@ -33,8 +33,13 @@ from ntm_field.domain.codes import CHECK_VALUES, Assistance, Check, Presence, Re
 from ntm_field.server.app import Settings, create_app
 from tests.server.conftest import ENGINES, ROOT
 
-# A verbatim copy of ../shared/spec/sync-api.md, kept in the repository so the check runs on any clone.
+# A verbatim copy of ../shared/spec/sync-api.md (v1 with the v1.1 lines marked: one file, as the spec is one),
+# kept in the repository so the check runs on any clone.
 CONTRACT = ROOT / "docs" / "contract" / "sync-api-v1.md"
+SHARED_SPEC = ROOT.parent / "shared" / "spec" / "sync-api.md"
+# v1.1 endpoints the server does not serve yet (issue 16: leaders manage their team's phones). Known gaps,
+# named: the test fails when one of them is served (remove it here) or when any other endpoint is missing.
+NOT_YET_SERVED = {("get", "/api/v1/devices"), ("post", "/api/v1/devices/{device_id}/revoke")}
 TIMEOUT = 30
 CHECKS = [not_a_server_error, response_schema_conformance]
 HAMLETS = ("25216-01", "25216-02", "25216-03")  # the leader's scope: commune 25216
@@ -103,15 +108,24 @@ def _errors(validator: Draft202012Validator, instance) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(instance)]
 
 
+def test_the_contract_in_the_repository_is_the_shared_spec_verbatim():
+    if not SHARED_SPEC.exists():
+        pytest.skip(f"no shared spec next to this clone ({SHARED_SPEC})")
+    assert CONTRACT.read_text(encoding="utf-8") == SHARED_SPEC.read_text(encoding="utf-8"), (
+        f"docs/contract is out of date: copy {SHARED_SPEC} over {CONTRACT}"
+    )
+
+
 def test_the_document_lists_every_endpoint_of_the_contract_and_accepts_its_example_requests(document):
     text = _contract()
     contract = _contract_operations(text)
-    assert len(contract) == 10, contract  # the contract's ten endpoints, as its headings write them
+    assert len(contract) == 12, contract  # the contract's twelve endpoints (two of v1.1), as its headings write them
     documented = {
         (method, path) for path, operations in document["paths"].items() if path.startswith("/api/")
         for method in operations
     }  # fmt: skip
-    assert documented == contract
+    assert documented == contract - NOT_YET_SERVED
+    contract -= NOT_YET_SERVED
 
     # bearer auth on every endpoint but health and enrol; errors in the contract's one shape
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
