@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -38,6 +39,9 @@ from ntm_field.store.rows import house_sort_key, write_household
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
+
+# How long a unit of work waits for another connection's lock, in seconds.
+BUSY_TIMEOUT = 30
 
 # The WAL file is cut back to this size when it starts over.
 WAL_SIZE_LIMIT = 16 * 1024 * 1024
@@ -124,7 +128,7 @@ class LocalStore:
         """The calling thread's connection, for one unit of work."""
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite3.connect(self.path, timeout=30)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA wal_autocheckpoint=0")  # see store/checkpoint.py
@@ -289,12 +293,16 @@ class LocalStore:
         """Clear deleted data from the files: deleting rows only frees pages (zeroed by secure_delete), and
         the WAL keeps every page written since the last checkpoint. The file is rebuilt (VACUUM), the WAL
         checkpointed and cut to zero bytes, and copies of a damaged store kept for support are deleted."""
+        self._checkpointer.stop()  # one checkpoint at a time: ours fails busy while another runs (it restarts later)
         with self._connect() as db:
             db.execute("VACUUM")
-            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if busy:
-            # another connection kept reading an old snapshot past the busy timeout
-            raise StoreBusyError("the wiped data could not be cleared from the write-ahead log; try again")
+            deadline = time.monotonic() + BUSY_TIMEOUT
+            # Waiting for readers and writers uses the busy timeout, but a checkpoint another connection
+            # is running (another process's) answers busy at once: try again until the timeout.
+            while db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+                if time.monotonic() > deadline:
+                    raise StoreBusyError("the wiped data could not be cleared from the write-ahead log; try again")
+                time.sleep(0.05)
         for copy in moved_aside(self.path):
             copy.unlink(missing_ok=True)
 

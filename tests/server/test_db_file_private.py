@@ -29,7 +29,9 @@ def _serve_under_umask(umask: int, db: str):
 def test_the_database_and_its_wal_are_the_owners_alone_whatever_the_umask(tmp_path, umask):
     server = _serve_under_umask(umask, f"sqlite:///{tmp_path / 'data' / 'server.db'}")
     try:
-        assert _modes(tmp_path / "data") == {"server.db": "0o600", "server.db-wal": "0o600", "server.db-shm": "0o600"}
+        modes = _modes(tmp_path / "data")
+        assert {"server.db", "server.db-wal", "server.db-shm"} <= set(modes)
+        assert set(modes.values()) == {"0o600"}, modes  # and any other file the server keeps beside it
     finally:
         stop_server(server.process)
 
@@ -40,7 +42,6 @@ def test_a_database_left_readable_by_others_is_tightened(tmp_path):
     os.chmod(tmp_path / "server.db", 0o644)
     server = _serve_under_umask(0o022, db)
     try:
-        assert _modes(tmp_path)["server.db"] == "0o600"
-        assert set(_modes(tmp_path).values()) == {"0o600"}
+        assert set(_modes(tmp_path).values()) == {"0o600"}, _modes(tmp_path)
     finally:
         stop_server(server.process)

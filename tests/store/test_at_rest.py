@@ -160,7 +160,7 @@ def test_a_wipe_deletes_the_damaged_copies_kept_for_support(tmp_path, clock, new
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store.db"]
 
 
-def test_a_wipe_waits_for_a_reader_holding_an_old_snapshot_then_clears_the_wal(store, tmp_path):
+def test_a_wipe_waits_for_a_reader_of_an_old_snapshot_then_clears_the_wal(store, tmp_path):
     personal = PersonalData()
     _enrol(store, personal)
     _fill(store, personal, 10)
@@ -169,7 +169,7 @@ def test_a_wipe_waits_for_a_reader_holding_an_old_snapshot_then_clears_the_wal(s
     def hold_a_snapshot() -> None:
         conn = sqlite3.connect(store.path)
         conn.execute("BEGIN")
-        conn.execute("SELECT count(*) FROM households").fetchone()  # keeps reading the WAL's pages
+        conn.execute("SELECT count(*) FROM households").fetchone()  # reads the WAL's pages until it ends
         reading.set()
         release.wait(10)
         conn.rollback()
@@ -178,6 +178,7 @@ def test_a_wipe_waits_for_a_reader_holding_an_old_snapshot_then_clears_the_wal(s
     reader = threading.Thread(target=hold_a_snapshot)
     reader.start()
     reading.wait(10)
+    _fill(store, personal, 1, start=10)  # frames past the reader's snapshot: the WAL cannot start over under it
     threading.Timer(0.5, release.set).start()
     store.wipe()
     reader.join()
