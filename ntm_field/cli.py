@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from ntm_field import __version__
+from ntm_field.errors import UserError
 
 
-class CommandError(Exception):
+class CommandError(UserError):
     """A command failed for a reason the user can act on (message is one line)."""
 
 
@@ -152,17 +153,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return handler(args)
-    except CommandError as error:
-        print(f"ntm-field: {error}", file=sys.stderr)
+    except UserError as error:  # this command's own, and the server's admin commands' (AdminError)
+        print(f"ntm-field: {_one_line(error)}", file=sys.stderr)
         return 1
-    except Exception as error:  # the server's own errors, without importing it here
-        if type(error).__name__ in ("AdminError", "OperationalError", "ConnectionTimeout"):
-            print(f"ntm-field: {_one_line(error)}", file=sys.stderr)
-            return 1
-        raise
     except KeyboardInterrupt:
         print("ntm-field: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # noqa: BLE001 — a bug: its type only, never a traceback (it can quote data)
+        print(f"ntm-field: unexpected {type(error).__name__}; please report it", file=sys.stderr)
+        return 70
 
 
 def _read_text(path: Path) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from ntm_field.domain.merge import FieldConflict, merge
 from ntm_field.domain.records import Household
 from ntm_field.domain.validation import Problem, validate_document
+from ntm_field.server import errors, policy
 from ntm_field.server.store import (
     Device,
     ServerStore,
@@ -264,11 +265,13 @@ def _parse_change(change: dict, today: date) -> tuple[Household | None, bool, in
 
 
 def _check_hamlet(code: str, device: Device, hamlets: UnitTree) -> None:
-    unit = hamlets.units.get(code)
-    if unit is None or str(unit.level) != "hamlet":
-        raise Rejection("unknown_hamlet", "data.hamlet_code", "the hamlet is not known to the server")
-    if device.role != "admin" and not set(hamlets.ancestors(code)) & set(device.scope):
-        raise Rejection("forbidden_hamlet", "data.hamlet_code", "the hamlet is outside this device's scope")
+    """The policy's answer for a write to hamlet `code`, as this change's rejection."""
+    try:
+        policy.require_hamlet(device, policy.Action.PUSH, code, hamlets, field="data.hamlet_code")
+    except errors.UnknownUnit:
+        raise Rejection("unknown_hamlet", "data.hamlet_code", "the hamlet is not known to the server") from None
+    except errors.Forbidden:
+        raise Rejection("forbidden_hamlet", "data.hamlet_code", "the hamlet is outside this device's scope") from None
 
 
 def _result(change_id: str, household_id: str, status: str, rev: int) -> dict:
@@ -311,7 +314,7 @@ def pull(store: ServerStore, hamlet_codes: list[str], *, after: int, limit: int,
     if not hamlet_codes:
         return {"changes": [], "cursor": encode_cursor(after), "has_more": False}
     marks = ", ".join("?" * len(hamlet_codes))
-    with store.backend.transaction() as tx:
+    with store.backend.read() as tx:
         # Read the clock first: every revision up to it has committed (commits are ordered by
         # the clock's row lock), so the cursor may move up to it without skipping anything.
         last = tx.one("SELECT seq FROM sync_clock WHERE id = 1")[0]

@@ -8,12 +8,18 @@ import re
 from typing import Any
 
 from ntm_field.domain.records import Household
-from ntm_field.domain.validation import validate_document
-from ntm_field.server import errors
+from ntm_field.domain.validation import Problem, validate_document
+from ntm_field.server import errors, policy
 from ntm_field.server.changes import store_revision
-from ntm_field.server.store import Device, ServerStore
+from ntm_field.server.coverage import scoped_unit
+from ntm_field.server.policy import Action
+from ntm_field.server.store import Device, ServerStore, UnitTree
 
-MEMBER_PATH = re.compile(r"members\[id=(?P<member>[^\]]+)\](?:\.(?P<field>\w+))?")
+# A conflict's member path, `members[id=<id>]` or `members[id=<id>].<field>` (domain/merge.py writes them).
+# The id is everything between `members[id=` and the last `]` (before `.<field>`, when there is one): a field
+# name never holds `]` or `.`, so a stored id holding `]` (stored before v1.1 limited ids) parses back whole.
+MEMBER_PATH = re.compile(r"members\[id=(?P<member>.+)\](?:\.(?P<field>\w+))?", re.DOTALL)
+_MEMBER_ID_FIELD = re.compile(r"members\[(\d+)\]\.id")
 
 
 def list_conflicts(store: ServerStore, hamlet_codes: list[str], *, device_names: bool = False) -> list[dict]:
@@ -24,7 +30,7 @@ def list_conflicts(store: ServerStore, hamlet_codes: list[str], *, device_names:
     if not hamlet_codes:
         return []
     marks = ", ".join("?" * len(hamlet_codes))
-    with store.backend.transaction() as tx:
+    with store.backend.read() as tx:
         rows = tx.all(
             f"SELECT id, household_id, hamlet_code, field, competing, status FROM conflicts "
             f"WHERE status = 'open' AND hamlet_code IN ({marks}) ORDER BY created_rev, id",
@@ -43,34 +49,39 @@ def list_conflicts(store: ServerStore, hamlet_codes: list[str], *, device_names:
     return conflicts
 
 
-def resolve(store: ServerStore, device: Device, conflict_id: str, value: Any, *, allowed_hamlets: set[str], today) -> int:
-    """Apply `value` at the conflict's field as a new revision; returns that revision."""
+def open_conflicts(store: ServerStore, device: Device, *, unit: str | None, device_names: bool = False) -> list[dict]:
+    """What `GET /api/v1/conflicts?unit=…` answers: the open conflicts of a unit the policy lets the device
+    read (without `unit`, the first unit of its scope)."""
+    structure = "2024" if unit is None else None
+    _, _, hamlets = scoped_unit(store, device, unit=unit, structure=structure, action=Action.LIST_CONFLICTS)
+    return list_conflicts(store, hamlets, device_names=device_names)
+
+
+def resolve(store: ServerStore, device: Device, conflict_id: str, value: Any, *, hamlets: UnitTree, today) -> int:
+    """Apply `value` at the conflict's field as a new revision; returns that revision.
+
+    The access policy decides on the household's hamlet and, when the value moves the household (a
+    `hamlet_code` conflict), on the hamlet it moves to: a write there too (403 `forbidden`, 404
+    `unknown_unit`, field `value`). Whatever is refused changes nothing: the conflict stays open."""
+    policy.require(device, Action.RESOLVE_CONFLICT)
     with store.backend.transaction() as tx:
         rev = tx.one("UPDATE sync_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq")[0]
-        row = tx.one("SELECT household_id, hamlet_code, field, status FROM conflicts WHERE id = ?", [conflict_id])
+        row = tx.one("SELECT household_id, field, status FROM conflicts WHERE id = ?", [conflict_id])
         if row is None:
             raise errors.ApiError("no such conflict", status=404, code="not_found", field="conflict_id")
-        household_id, hamlet_code, field, status = row
-        if device.role != "admin" and hamlet_code not in allowed_hamlets:
-            raise errors.Forbidden("the household is outside this token's scope")
+        household_id, field, status = row
+        current = tx.one("SELECT hamlet_code, rev, deleted, document FROM households WHERE id = ?", [household_id])
+        if current is None:
+            raise errors.NotOpen("the conflict's household is not stored")
+        policy.require_hamlet(device, Action.RESOLVE_CONFLICT, current[0], hamlets, field=None)
         if status != "open":
             raise errors.NotOpen("the conflict is not open")
-        current = tx.one("SELECT hamlet_code, rev, deleted, document FROM households WHERE id = ?", [household_id])
-        document = json.loads(current[3]) if current[3] else None
-        deleted = False
-        if field == "deleted":
-            if not isinstance(value, bool):
-                raise errors.Invalid("value must be true or false", field="value")
-            deleted = value
-        else:
-            document = _apply(document, field, value)
-            problems = validate_document(document, today=today)
-            if problems:
-                raise errors.Invalid(problems[0].message("en"), field=problems[0].field)
-        stored = None if deleted else Household.from_document(document)
+        stored = _resolved(None if current[2] else json.loads(current[3]), field, value, today)
+        if stored is not None:
+            policy.require_hamlet(device, Action.RESOLVE_CONFLICT, stored.hamlet_code, hamlets, field="value")
         now = store.clock().isoformat()
         store_revision(
-            tx, household_id=household_id, rev=rev, previous=current, stored=stored, deleted=deleted,
+            tx, household_id=household_id, rev=rev, previous=current, stored=stored, deleted=stored is None,
             fallback_hamlet=current[0], status="resolved", change_id=None, device_id=device.id, now=now,
         )  # fmt: skip
         tx.execute("UPDATE conflicts SET status = 'resolved', resolved_rev = ? WHERE id = ?", [rev, conflict_id])
@@ -78,9 +89,38 @@ def resolve(store: ServerStore, device: Device, conflict_id: str, value: Any, *,
     return rev
 
 
-def _apply(document: dict | None, field: str, value: Any) -> dict:
+def _resolved(document: dict | None, field: str, value: Any, today) -> Household | None:
+    """The household with `value` at `field` (None: deleted), from its current document (None when deleted);
+    422 `invalid` (field `value` or the document's path) for a value that cannot stand."""
+    if field == "deleted":
+        if not isinstance(value, bool):
+            raise errors.Invalid("value must be true or false", field="value")
+        if value:
+            return None
+        if document is None:
+            raise errors.Invalid("the household was deleted since: only true resolves this conflict now", field="value")
+        return Household.from_document(document)
     if document is None:
         raise errors.Invalid("the household was deleted", field="value")
+    changed = _apply(document, field, value)
+    stored_ids = {m.get("id") for m in document.get("members", []) if isinstance(m, dict)}
+    path = MEMBER_PATH.fullmatch(field)
+    if path is not None:
+        stored_ids.add(path["member"])
+    problems = [p for p in validate_document(changed, today=today) if not _stored_member_id(p, changed, stored_ids)]
+    if problems:
+        raise errors.Invalid(problems[0].message("en"), field=problems[0].field)
+    return Household.from_document(changed)
+
+
+def _stored_member_id(problem: Problem, document: dict, stored_ids: set) -> bool:
+    """Whether `problem` is only a member id stored before ids were limited to A–Z a–z 0–9 _ - (v1.1):
+    such a household stays resolvable."""
+    where = _MEMBER_ID_FIELD.fullmatch(problem.field)
+    return problem.code == "bad_member_id" and where is not None and document["members"][int(where[1])].get("id") in stored_ids
+
+
+def _apply(document: dict, field: str, value: Any) -> dict:
     document = copy.deepcopy(document)
     match = MEMBER_PATH.fullmatch(field)
     if match is None:

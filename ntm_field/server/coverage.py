@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ntm_field.domain.codes import Check
 from ntm_field.domain.units import Level
-from ntm_field.server import errors
+from ntm_field.server import errors, policy
+from ntm_field.server.policy import Action
 from ntm_field.server.store import COUNTER_COLUMNS, Device, ServerStore, UnitTree
 
 VISITS = ("surveyed", "absent", "refused", "moved", "vacant")
@@ -72,8 +73,12 @@ class Rollup:
         return out
 
 
-def scoped_unit(store: ServerStore, device: Device, *, unit: str | None, structure: str | None):
-    """(rollup, unit code, its hamlets) after checking the unit exists and lies in the token's scope."""
+def scoped_unit(
+    store: ServerStore, device: Device, *, unit: str | None, structure: str | None, action: Action = Action.READ_FIGURES
+):
+    """(rollup, unit code, its hamlets) after checking the unit exists and that the policy lets the device
+    do `action` on it (404 `unknown_unit`, 403 `forbidden`)."""
+    policy.require(device, action)
     snapshot = store.units_snapshot()
     trees = snapshot.trees
     if unit is None:
@@ -92,12 +97,7 @@ def scoped_unit(store: ServerStore, device: Device, *, unit: str | None, structu
     if found is None or (found.level is not Level.HAMLET and unit not in rollup.tree.units):
         raise errors.UnknownUnit(f"unit {unit} is not known in the {structure} structure", field="unit")
     hamlets = rollup.hamlets(unit)
-    if device.role != "admin":
-        allowed = set()
-        for code in device.scope:
-            allowed.update(trees["2024"].hamlets_under(code))
-        if not hamlets or not set(hamlets) <= allowed:
-            raise errors.Forbidden("the unit is outside this token's scope")
+    policy.require_unit(device, action, hamlets, trees["2024"])
     return rollup, unit, hamlets
 
 

@@ -15,14 +15,14 @@ from openpyxl.cell import Cell
 from ntm_field.domain.codes import Check
 from ntm_field.domain.indicators import Tally, tally_household
 from ntm_field.domain.records import Household
-from ntm_field.server import errors
+from ntm_field.server import errors, policy
 from ntm_field.server.cells import neutralise
 from ntm_field.server.coverage import coverage_report, scoped_unit
+from ntm_field.server.policy import Action
 from ntm_field.server.store import Device, ServerStore
 
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPORT_ROLES = ("leader", "officer", "admin")
 
 
 def households_of(store: ServerStore, hamlet_codes: list[str]) -> Iterator[Household]:
@@ -30,7 +30,7 @@ def households_of(store: ServerStore, hamlet_codes: list[str]) -> Iterator[House
     if not hamlet_codes:
         return
     marks = ", ".join("?" * len(hamlet_codes))
-    with store.backend.transaction() as tx:
+    with store.backend.read() as tx:
         rows = tx.all(
             f"SELECT document FROM households WHERE deleted = 0 AND hamlet_code IN ({marks}) ORDER BY hamlet_code, id",
             hamlet_codes,
@@ -53,6 +53,13 @@ def progress(store: ServerStore, hamlet_codes: list[str]) -> list[dict]:
             entry[check.value] = {"covered": figure.covered, "eligible": figure.eligible}
         days.append(entry)
     return days
+
+
+def progress_report(store: ServerStore, device: Device, *, unit: str | None, structure: str | None) -> dict:
+    """What `GET /api/v1/progress` answers: the unit and its daily series (the policy's READ_FIGURES)."""
+    rollup, code, hamlets = scoped_unit(store, device, unit=unit, structure=structure)
+    found = rollup.unit(code)
+    return {"unit": {"code": code, "name": found.name, "level": str(found.level)}, "days": progress(store, hamlets)}
 
 
 MEMBER_HEADERS = [
@@ -152,13 +159,12 @@ def export_file(store: ServerStore, device: Device, *, unit: str | None, format:
     `format=xlsx` ignores `kind` and holds both sheets. Rows carry records and figures only:
     no token, code or hash column exists to leak.
     """
-    if device.role not in EXPORT_ROLES:
-        raise errors.Forbidden("exports are for leaders, officers and admins")
+    policy.require(device, Action.EXPORT)
     if format not in ("csv", "xlsx"):
         raise errors.Invalid("format must be csv or xlsx", field="format")
     if kind not in ("members", "coverage"):
         raise errors.Invalid("kind must be members or coverage", field="kind")
-    rollup, code, hamlets = scoped_unit(store, device, unit=unit, structure=None)
+    rollup, code, hamlets = scoped_unit(store, device, unit=unit, structure=None, action=Action.EXPORT)
     store.audit(device.id, "export", code, {"format": format, "kind": kind})
     name = f"ntm-{code}-{kind if format == 'csv' else 'export'}.{format}"
 

@@ -23,12 +23,12 @@ from ntm_field.domain.records import Household
 from ntm_field.domain.units import Level, Unit, UnitsFileError, parse_mapping_csv, parse_units_csv
 from ntm_field.server import errors
 from ntm_field.server.db import Backend, Tx
+from ntm_field.server.roles import ADMIN, ROLES
 from ntm_field.server.schema import migrate
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
 
-ROLES = ("surveyor", "leader", "officer", "admin")
 STRUCTURES = ("2024", "2025")
 VISIT_COUNTERS = ("surveyed", "absent", "refused", "moved", "vacant")
 
@@ -137,7 +137,7 @@ class ServerStore:
 
     # ----- units ---------------------------------------------------------------------
 
-    def load_units(self, csv_text: str, *, structure: str | None = None, actor: str = "admin") -> list[Unit]:
+    def load_units(self, csv_text: str, *, structure: str | None = None, actor: str = "cli") -> list[Unit]:
         """Load a units CSV (all rows or none) into a structure (default: 2024 when it has districts)."""
         with self.backend.transaction() as tx:
             trees = {s: self._tree(tx, s) for s in STRUCTURES}
@@ -155,7 +155,7 @@ class ServerStore:
             self._audit(tx, actor, "units.load", structure, {"units": len(units)})
         return units
 
-    def load_mapping(self, csv_text: str, *, actor: str = "admin") -> dict[str, str]:
+    def load_mapping(self, csv_text: str, *, actor: str = "cli") -> dict[str, str]:
         """Load the old→new commune mapping (2024 → 2025 structure)."""
         with self.backend.transaction() as tx:
             mapping = parse_mapping_csv(
@@ -174,7 +174,7 @@ class ServerStore:
     def units_snapshot(self) -> UnitsSnapshot:
         """The unit trees and the mapping, read again only when their version moved (one tiny query
         otherwise): a provincial report needs them on every request."""
-        with self.backend.transaction() as tx:
+        with self.backend.read() as tx:
             version = tx.one("SELECT seq FROM units_version WHERE id = 1")[0]
             cached = self._units
             if cached is not None and cached.version == version:
@@ -237,20 +237,22 @@ class ServerStore:
             self._audit(tx, device.id, "device.enrol", device.id, {"role": device.role})
         return device, token
 
-    def create_admin_token(self, name: str = "admin") -> tuple[Device, str]:
+    def create_admin_token(self, name: str = "administrator") -> tuple[Device, str]:
         """An admin device (command line only): role admin, scope everything."""
         token = secrets.token_urlsafe(32)
-        device = Device(id=self.new_id(), name=name, role="admin", scope=())
+        device = Device(id=self.new_id(), name=name, role=ADMIN, scope=())
         with self.backend.transaction() as tx:
             tx.execute(
                 "INSERT INTO devices (id, name, role, scope, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [device.id, name, "admin", "[]", token_hash(token), self.clock().isoformat()],
+                [device.id, name, device.role, "[]", token_hash(token), self.clock().isoformat()],
             )
             self._audit(tx, "cli", "device.admin_token", device.id, None)
         return device, token
 
     def authenticate(self, token: str) -> Device:
-        with self.backend.transaction() as tx:
+        """The device behind a token, read afresh on every call (a revocation counts at once): 401
+        `invalid_token`, `device_revoked` or `token_expired` otherwise."""
+        with self.backend.read() as tx:
             row = tx.one(
                 "SELECT id, name, role, scope, expires_at, revoked_at FROM devices WHERE token_hash = ?",
                 [token_hash(token)],
@@ -263,7 +265,7 @@ class ServerStore:
             raise errors.TokenExpired("the token has expired")
         return Device(id=row[0], name=row[1], role=row[2], scope=tuple(json.loads(row[3])))
 
-    def revoke(self, device_id: str, *, actor: str = "admin") -> bool:
+    def revoke(self, device_id: str, *, actor: str = "cli") -> bool:
         with self.backend.transaction() as tx:
             row = tx.one("SELECT revoked_at FROM devices WHERE id = ?", [device_id])
             if row is None:
@@ -280,7 +282,7 @@ class ServerStore:
         codes = list(hamlet_codes)
         if not codes:
             return {}
-        with self.backend.transaction() as tx:
+        with self.backend.read() as tx:
             if len(codes) > 50:
                 # A district or a province: reading the whole (one row per hamlet) table and keeping what
                 # was asked is several times faster than an IN list of hundreds of parameters.
@@ -290,7 +292,7 @@ class ServerStore:
                 rows = tx.all(f"SELECT {COUNTER_SELECT} FROM hamlet_counters WHERE hamlet_code IN ({_marks(codes)})", codes)
         return {row[0]: tuple(row[1:]) for row in rows}
 
-    def recompute(self, *, actor: str = "admin") -> int:
+    def recompute(self, *, actor: str = "cli") -> int:
         """Rebuild every hamlet counter from the stored households; returns the hamlets counted."""
         with self.backend.transaction() as tx:
             tx.execute("UPDATE sync_clock SET seq = seq WHERE id = 1")  # wait for writers: a consistent rebuild
@@ -320,7 +322,7 @@ class ServerStore:
         )
 
     def audit_entries(self) -> list[tuple]:
-        with self.backend.transaction() as tx:
+        with self.backend.read() as tx:
             return tx.all("SELECT seq, at, actor, action, target, detail FROM audit ORDER BY seq")
 
 

@@ -14,7 +14,7 @@ import sys
 import uvicorn
 
 from ntm_field.server.admin import open_store
-from ntm_field.server.app import Settings, create_app
+from ntm_field.server.app import Hooks, Settings, create_app
 
 
 def main() -> None:
@@ -25,7 +25,7 @@ def main() -> None:
         if next(commits) == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    app = create_app(Settings(database_url=url, after_commit=after_commit), store=open_store(url))
+    app = create_app(Settings(database_url=url), store=open_store(url), hooks=Hooks(after_commit=after_commit))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -116,7 +116,7 @@ class DashboardPage:
             try:
                 target = await asyncio.to_thread(model.switch_structure, wanted.structure)
             except DashboardError as error:
-                self._put(views.message(model, self, error.message, route=route))
+                await self._failed(error, route)
                 return
             if ticket == self._shown:
                 await self._go(target)
@@ -131,7 +131,9 @@ class DashboardPage:
                 view = views.unit(model, self, screen, route=route)
             self.screen = screen
         except DashboardError as error:
-            view = views.message(model, self, error.message, route=route)
+            if ticket == self._shown:
+                await self._failed(error, route)
+            return
         if ticket == self._shown:
             self._put(view)
 
@@ -143,7 +145,7 @@ class DashboardPage:
         try:
             target = await asyncio.to_thread(self.model.after_sign_in)
         except DashboardError as error:
-            self._put(views.message(self.model, self, error.message, route=self.page.route or "/"))
+            await self._failed(error, self.page.route or "/")
             return
         await self._go(target)
 
@@ -151,9 +153,20 @@ class DashboardPage:
         try:
             target = await asyncio.to_thread(self.model.switch_structure, structure)
         except DashboardError as error:
-            self._put(views.message(self.model, self, error.message, route=self.page.route or "/"))
+            await self._failed(error, self.page.route or "/")
             return
         await self._go(target)
+
+    async def _failed(self, error: DashboardError, route: str) -> None:
+        """Say what failed; when the token was refused (revoked, expired) the session is signed out: back
+        to the sign-in screen with the reason, and to this page once signed in again."""
+        if self.model.signed_in:
+            self._put(views.message(self.model, self, error.message, route=route))
+            return
+        self.error, self.screen = error.message, None
+        if parse_route(route).kind in ("unit", "household"):
+            self.model.pending_route = route
+        await self._go("/sign-in")
 
     async def _export(self, unit: str, button: str) -> None:
         t = self.model.i18n.t
@@ -161,7 +174,10 @@ class DashboardPage:
         try:
             name, content = await asyncio.to_thread(self.model.export, unit, button)
         except DashboardError as error:
-            self._redraw_unit(error.message)
+            if self.model.signed_in:
+                self._redraw_unit(error.message)
+            else:
+                await self._failed(error, self.page.route or "/")
             return
         # In a browser, FilePicker.save_file with the bytes makes the browser download them.
         try:

@@ -30,16 +30,22 @@ EXPORTS = {  # button → (format, kind)
 class Source(Protocol):
     """What the dashboard reads (ntm_field.server.dashboard_source.DashboardSource in the server).
 
-    Failures are exceptions with a `.code` (the API's error codes): `invalid_token`, `token_expired`,
-    `device_revoked`, `role_not_allowed`, `forbidden`, `unknown_unit`, `household_not_found`."""
+    `sign_in` gives a session (its `.device` says who signed in); every other call takes it and checks
+    its token again. Failures are exceptions with a `.code` (the API's error codes): `invalid_token`,
+    `token_expired`, `device_revoked`, `role_not_allowed` (these end the session), `forbidden`,
+    `unknown_unit`, `household_not_found`."""
 
     def sign_in(self, token: str) -> Any: ...
-    def start_unit(self, device: Any, structure: str) -> str: ...
-    def trail(self, device: Any, unit: str, structure: str) -> list[tuple[str, str]]: ...
-    def coverage(self, device: Any, unit: str | None, structure: str | None) -> dict: ...
-    def progress(self, device: Any, unit: str | None, structure: str | None) -> dict: ...
-    def export(self, device: Any, unit: str | None, fmt: str, kind: str) -> Any: ...
-    def household(self, device: Any, household_id: str) -> Any: ...
+    def start_unit(self, session: Any, structure: str) -> str: ...
+    def trail(self, session: Any, unit: str, structure: str) -> list[tuple[str, str]]: ...
+    def coverage(self, session: Any, unit: str | None, structure: str | None) -> dict: ...
+    def progress(self, session: Any, unit: str | None, structure: str | None) -> dict: ...
+    def export(self, session: Any, unit: str | None, fmt: str, kind: str) -> Any: ...
+    def household(self, session: Any, household_id: str) -> Any: ...
+
+
+# A token refused with one of these no longer opens anything: the session is signed out.
+SIGNED_OUT = ("invalid_token", "token_expired", "device_revoked", "role_not_allowed")
 
 
 class DashboardError(Exception):
@@ -168,7 +174,8 @@ class DashboardModel:
     def __init__(self, source: Source, i18n: I18n | None = None):
         self.source = source
         self.i18n = i18n or I18n("vi")
-        self.device: Any = None
+        self.session: Any = None  # the source's session: every read checks its token again
+        self.device: Any = None  # who signed in (role, scope), for the header
         self.structure = "2024"
         self.pending_route: str | None = None  # where to go after signing in (a label's /household/ID)
 
@@ -193,14 +200,15 @@ class DashboardModel:
         if not token.strip():
             return self.i18n.t("dash.error.token_required")
         try:
-            self.device = self.source.sign_in(token)
+            self.session = self.source.sign_in(token)
         except Exception as error:  # noqa: BLE001 — every failure becomes a sentence, never a traceback
-            self.device = None
+            self.sign_out()
             return self._message(error)
+        self.device = self.session.device
         return None
 
     def sign_out(self) -> None:
-        self.device = None
+        self.session = self.device = None
 
     def after_sign_in(self) -> str:
         """The route to open once signed in: what was asked for first, else the start unit."""
@@ -208,7 +216,7 @@ class DashboardModel:
         return route or unit_route(self.start_unit(self.structure), self.structure)
 
     def start_unit(self, structure: str) -> str:
-        return self._call(self.source.start_unit, self.device, structure)
+        return self._call(self.source.start_unit, structure)
 
     # screens ------------------------------------------------------------------------------------
 
@@ -217,9 +225,9 @@ class DashboardModel:
         it off the UI loop)."""
         self.structure = structure if structure in STRUCTURES else "2024"
         code = code or self.start_unit(self.structure)
-        report = self._call(self.source.coverage, self.device, code, self.structure)
-        series = self._call(self.source.progress, self.device, code, self.structure)
-        trail = self._call(self.source.trail, self.device, code, self.structure)
+        report = self._call(self.source.coverage, code, self.structure)
+        series = self._call(self.source.progress, code, self.structure)
+        trail = self._call(self.source.trail, code, self.structure)
         unit = UnitRow.from_report(report)
         children = [UnitRow.from_report(child) for child in report.get("children", [])]
         days = [
@@ -234,7 +242,7 @@ class DashboardModel:
         return unit_route(self.start_unit(structure), structure)
 
     def open_household(self, household_id: str) -> HouseholdScreen:
-        found = self._call(self.source.household, self.device, household_id)
+        found = self._call(self.source.household, household_id)
         h, t = found.household, self.i18n.t
         members = []
         for m in h.members:
@@ -253,7 +261,7 @@ class DashboardModel:
     def export(self, unit: str, button: str) -> tuple[str, bytes]:
         """(file name, bytes) of one export button for the unit (slow: off the UI loop)."""
         fmt, kind = EXPORTS[button]
-        exported = self._call(self.source.export, self.device, unit, fmt, kind)
+        exported = self._call(self.source.export, unit, fmt, kind)
         return exported.file_name, exported.content
 
     # formatting (every figure with its denominator; never a bare percentage) ----------------------
@@ -290,14 +298,19 @@ class DashboardModel:
     # errors -----------------------------------------------------------------------------------
 
     def _call(self, method, *args):
-        if self.device is None:
+        """`method(session, *args)`; a refused token signs the session out (the message says so)."""
+        if self.session is None:
             raise DashboardError(self.i18n.t("dash.error.sign_in_first"), "signed_out")
         try:
-            return method(*args)
+            return method(self.session, *args)
         except DashboardError:
             raise
         except Exception as error:  # noqa: BLE001
-            raise DashboardError(self._message(error), getattr(error, "code", None)) from None
+            code = getattr(error, "code", None)
+            if code in SIGNED_OUT:
+                self.sign_out()
+                raise DashboardError(self.i18n.t("dash.signed_out", reason=self._message(error)), code) from None
+            raise DashboardError(self._message(error), code) from None
 
     def _message(self, error: Exception) -> str:
         code = getattr(error, "code", None)

@@ -19,6 +19,7 @@ DASHBOARD: dict[str, dict[str, str]] = {
         "en": "Sign in to see the household.",
     },
     "dash.sign_out": {"vi": "Đăng xuất", "en": "Sign out"},
+    "dash.signed_out": {"vi": "{reason} Bạn đã bị đăng xuất.", "en": "{reason} You have been signed out."},
     "dash.signed_in_as": {"vi": "{role} · phạm vi {scope}", "en": "{role} · scope {scope}"},
     "dash.scope_all": {"vi": "toàn tỉnh", "en": "whole province"},
     "dash.role.officer": {"vi": "Cán bộ", "en": "Officer"},

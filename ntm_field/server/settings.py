@@ -1,0 +1,85 @@
+"""The central endpoint's settings, read once from the environment (`NTM_*`, documented in docs/server.md),
+and the test-only hooks kept apart from them."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
+DEFAULT_PUBLIC_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+
+
+class SettingsError(ValueError):
+    """An NTM_* variable holds a value the server cannot use (the message names it)."""
+
+
+def database_url(given: str | None, environ: Mapping[str, str] = os.environ) -> str:
+    """--db, else NTM_DATABASE_URL, else an SQLite file in NTM_DATA_DIR (default ./data)."""
+    url = given or environ.get("NTM_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{Path(environ.get('NTM_DATA_DIR', 'data')) / 'server.db'}"
+
+
+def public_url(given: str | None, environ: Mapping[str, str] = os.environ) -> str:
+    """The base of the links the command line prints: --url, else NTM_PUBLIC_URL, else the default address."""
+    return given or environ.get("NTM_PUBLIC_URL") or DEFAULT_PUBLIC_URL
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings of the central endpoint; `from_env` reads the NTM_* variables."""
+
+    database_url: str
+    public_url: str = DEFAULT_PUBLIC_URL  # the base of enrolment links
+    requests_per_minute: int = 600  # per token; the contract asks for at least 120
+    enrolments_per_minute: int = 30  # per client address
+    # Wrong enrolment codes, per client address and per code prefix, in a sliding window: past either
+    # limit, that address or prefix is refused until the window has passed (a right code too).
+    wrong_codes_per_address: int = 20
+    wrong_codes_per_prefix: int = 10
+    wrong_code_window: int = 15 * 60  # seconds
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] = os.environ, *, database: str | None = None, public_url: str | None = None
+    ) -> Settings:
+        """Settings from NTM_DATABASE_URL (or NTM_DATA_DIR), NTM_PUBLIC_URL and the limits'
+        NTM_REQUESTS_PER_MINUTE, NTM_ENROLMENTS_PER_MINUTE, NTM_WRONG_CODES_PER_ADDRESS,
+        NTM_WRONG_CODES_PER_PREFIX, NTM_WRONG_CODE_WINDOW (seconds); `database` (--db) and `public_url`
+        (the address the server listens on) stand in where the environment says nothing."""
+        limits = {
+            name: _positive_int(environ, f"NTM_{name.upper()}")
+            for name in LIMITS
+            if environ.get(f"NTM_{name.upper()}", "").strip()
+        }
+        public = environ.get("NTM_PUBLIC_URL") or public_url or cls.public_url
+        return cls(database_url=database_url(database, environ), public_url=public, **limits)
+
+
+LIMITS = ("requests_per_minute", "enrolments_per_minute", "wrong_codes_per_address", "wrong_codes_per_prefix",
+          "wrong_code_window")  # fmt: skip
+
+
+def _positive_int(environ: Mapping[str, str], variable: str) -> int:
+    value = environ[variable].strip()
+    if not value.isdigit() or int(value) == 0:
+        raise SettingsError(f"{variable} must be a positive whole number")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Test-only hooks: the command line never sets them (tests/server/fault_server.py does)."""
+
+    after_commit: Callable[[], None] | None = None  # after each push batch commits, before the reply
+
+
+__all__ = ["Settings", "SettingsError", "Hooks", "database_url", "public_url"]
