@@ -20,7 +20,7 @@ from ntm_field.server.db import open_backend
 from ntm_field.server.reports import to_csv, to_xlsx
 from ntm_field.server.store import ServerStore
 from tests.server.conftest import ENGINES, prepare_database, start_server, stop_server
-from tests.server.test_http import auth, household, member, push_one
+from tests.server.test_http import auth, change, household, member, push_one
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tx"]
 HAMLET_NAME = "=1+2"  # a unit name from the units file is text too
@@ -55,7 +55,7 @@ def test_exports_write_formula_like_text_with_a_leading_quote_and_no_formula_cel
     leader = server.enrol("leader", "25216")["token"]
     members = [{**member(f"m{i}"), "full_name": name} for i, name in enumerate(HOSTILE)]
     doc = household(HAMLET, head_name="@SUM(1)", address="=1+1", members=members)
-    push_one(server, leader, {"change_id": "c-1", "id": doc["id"], "base_rev": None, "deleted": False, "data": doc})
+    push_one(server, leader, change(doc))
 
     def export(**params) -> bytes:
         reply = requests.get(server.api("/api/v1/export"), params={"unit": "25216", **params},

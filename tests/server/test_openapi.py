@@ -2,9 +2,11 @@
 against a real `ntm-field server` process on both engines.
 
 The document must list every endpoint of the contract with its methods, and its request schemas must
-accept the contract's own examples. Then schemathesis generates requests from the served document and
-sends them over plain HTTP with a leader's token: no answer may be a 5xx, and every answer must match
-the schema documented for its status.
+accept the contract's own examples. Then schemathesis generates requests from the served document, valid
+(positive) and breaking it (negative), and sends them over plain HTTP with a leader's token: no answer may
+be a 5xx, every answer must match the schema documented for its status, a request the document forbids
+must be refused (schemathesis's negative_data_rejection), and a push, which answers 200 with a result per
+change, may store only changes the document allows.
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from schemathesis import GenerationMode
+from schemathesis.config import SchemathesisConfig
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.errors import FailureGroup
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import negative_data_rejection, response_schema_conformance
 
-from ntm_field.domain.codes import CHECK_VALUES, Assistance, Check, Presence, Reason, VisitStatus
+from ntm_field.domain.codes import CHECK_VALUES, COVERED_VALUE, Assistance, Check, Presence, Reason, VisitStatus
+from ntm_field.domain.validation import is_house_no
 from ntm_field.server.app import Settings, create_app
 from tests.server.conftest import ENGINES, ROOT
 
@@ -42,8 +47,15 @@ SHARED_SPEC = ROOT.parent / "shared" / "spec" / "sync-api.md"
 NOT_YET_SERVED = {("get", "/api/v1/devices"), ("post", "/api/v1/devices/{device_id}/revoke")}
 TIMEOUT = 30
 CHECKS = [not_a_server_error, response_schema_conformance]
+# How a refusal may answer: schemathesis's list, plus 413 (a body or batch over the contract's limits);
+# 5xx is not among them (not_a_server_error fails it anyway).
+REFUSALS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
+FUZZ_CONFIG = {"checks": {"negative_data_rejection": {"expected-statuses": REFUSALS}}}
+PUSH = "/api/v1/sync/push"
 HAMLETS = ("25216-01", "25216-02", "25216-03")  # the leader's scope: commune 25216
 MAX_EXAMPLES = int(os.environ.get("NTM_FUZZ_EXAMPLES", "25"))  # per operation and generation mode
+COVERED_BY_NAME = {check.value: COVERED_VALUE[check] for check in Check}
+HOUSEHOLD_EXAMPLES = 20 * MAX_EXAMPLES  # generated households that break the document (cheap: 50 a push)
 
 
 # ----- the document against the contract ------------------------------------------------
@@ -301,10 +313,40 @@ def _examples(schema, server, token: str) -> list:
     return cases
 
 
+def _repair(data: dict) -> None:
+    """Make the rules the document does not state hold where a generated value is otherwise valid: a date no
+    later than the server's, birth years up to the survey year, consent for the names the schema requires,
+    a house number without symbols, member ids of v1.1's characters (the document does not write that
+    pattern yet), no reason for a met check. Values the schema forbids are left as they are, so a negative
+    case keeps its fault."""
+    if isinstance(data.get("surveyed_on"), str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["surveyed_on"]):
+        data["surveyed_on"] = "2024-04-12"
+    consent = data.get("consent")
+    if "consent" not in data or (isinstance(consent, dict) and consent.get("given") is False):
+        data["consent"] = {"given": True, "notice_version": "2024-04"}
+    elif isinstance(consent, dict) and isinstance(consent.get("notice_version"), str) and not consent["notice_version"].strip():
+        consent["notice_version"] = "2024-04"
+    if isinstance(data.get("house_no"), str) and not is_house_no(data["house_no"]):
+        data["house_no"] = "12"
+    members = data.get("members")
+    for index, member in enumerate(members if isinstance(members, list) else ()):
+        if not isinstance(member, dict):
+            continue
+        if isinstance(member.get("id"), str) and not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", member["id"]):
+            member["id"] = f"m{index}"
+        if type(member.get("birth_year")) is int and member["birth_year"] > 2024:
+            member["birth_year"] = 2024
+        reasons = member.get("reasons")
+        for check in list(reasons) if isinstance(reasons, dict) else ():
+            if check in COVERED_BY_NAME and member.get(check) == COVERED_BY_NAME[check]:
+                del reasons[check]
+
+
 def _aim_push(strategy, household_id: str):
     """Generated push bodies put their households in hamlets of the token's scope, and some on a stored
     household with a `base_rev`, so that random documents reach the store, the merge and the conflicts
-    instead of stopping at `unknown_hamlet` (the document cannot list the hamlets: they are data)."""
+    instead of stopping at `unknown_hamlet` (the document cannot list the hamlets: they are data), and
+    follow the rules the document cannot state (`_repair`)."""
 
     def aim(drawn):
         case, choice, base_rev = drawn
@@ -313,6 +355,7 @@ def _aim_push(strategy, household_id: str):
             if isinstance(change, dict) and isinstance(change.get("data"), dict):
                 data = change["data"]
                 data["hamlet_code"] = HAMLETS[choice % len(HAMLETS)]
+                _repair(data)
                 if choice >= len(HAMLETS):
                     data["id"], change["base_rev"] = household_id, base_rev
                 if isinstance(data.get("id"), str):
@@ -323,39 +366,65 @@ def _aim_push(strategy, household_id: str):
 
 
 def _aim_resolve(strategy, server, token: str):
-    """Generated resolutions aim at the open conflicts (one in four with a competing value: 200), so that
-    random values meet the resolution code rather than `404 not_found` only."""
+    """Generated resolutions aim at the open conflicts (a valid one in four with a competing value: 200), so
+    that random values meet the resolution code rather than `404 not_found` only. A negative case keeps its
+    fault: its body is left alone, and its path too when that is what it broke (schemathesis judges the
+    answer by what it generated)."""
 
     def aim(drawn):
         case, choice = drawn
+        negative = {location for location, part in case.meta.components.items() if part.mode.is_negative}
+        if ParameterLocation.PATH in negative:
+            return case
         reply = requests.get(server.api("/api/v1/conflicts"), headers=_auth(token), timeout=TIMEOUT)
         conflicts = reply.json()["conflicts"] if reply.status_code == 200 else []
         if conflicts:
             conflict = conflicts[choice % len(conflicts)]
             case.path_parameters = {"conflict_id": conflict["id"]}
-            if choice % 4 == 0 and isinstance(case.body, dict):
+            if choice % 4 == 0 and isinstance(case.body, dict) and not negative:
                 case.body["value"] = conflict["values"][choice % 2]["value"]
         return case
 
     return st.tuples(strategy, st.integers(0, 1000)).map(aim)
 
 
+def _push_stores_only_documented_changes(push_schema: Draft202012Validator, case, response) -> None:
+    """negative_data_rejection for a push, which answers 200 with a result per change: the envelope and
+    every change not `rejected` must be valid by the document's request schema."""
+    if response.status_code != 200 or not isinstance(case.body, dict):
+        return
+    changes, results = case.body["changes"], response.json()["results"]
+    stored = [change for change, result in zip(changes, results, strict=True) if result["status"] != "rejected"]
+    problems = _errors(push_schema, {**case.body, "changes": stored})
+    if problems:
+        statuses = [result["status"] for result in results]
+        raise AssertionError(f"the push stored what the document forbids ({statuses}): {problems[:3]}\n"
+                             f"body: {json.dumps(case.body, ensure_ascii=False)[:2000]}")  # fmt: skip
+
+
 @ENGINES
-def test_schemathesis_finds_no_server_error_and_no_schema_violation(server):
+def test_schemathesis_finds_no_server_error_no_schema_violation_and_no_accepted_negative_input(server):
     token = server.enrol("leader", "25216")["token"]
     household_id = _seed(server, token)
-    schema = schemathesis.openapi.from_url(server.api("/openapi.json"), timeout=TIMEOUT)
+    config = SchemathesisConfig.from_dict(FUZZ_CONFIG)
+    schema = schemathesis.openapi.from_url(server.api("/openapi.json"), config=config, timeout=TIMEOUT)
+    push_schema = _request_validator(requests.get(server.api("/openapi.json"), timeout=TIMEOUT).json(), PUSH)
     headers = _auth(token)
     failures: list[str] = []
     seen: dict[str, Counter] = {}
 
     def check(case) -> None:
+        # the token is the run's credential, not generated data: a negative case that dropped it is sent with it
+        case.headers = {**(case.headers or {}), **headers}
         response = case.call(base_url=server.url, headers=headers, timeout=TIMEOUT)
         seen.setdefault(case.operation.label, Counter())[response.status_code] += 1
+        push = case.operation.path == PUSH
         try:
-            case.validate_response(response, checks=CHECKS, headers=headers)
+            case.validate_response(response, checks=CHECKS + ([] if push else [negative_data_rejection]), headers=headers)
         except FailureGroup as group:  # a BaseExceptionGroup: as a plain failure, Hypothesis shrinks it
             raise AssertionError(str(group)) from None
+        if push:
+            _push_stores_only_documented_changes(push_schema, case, response)
 
     for case in _examples(schema, server, token):
         try:
@@ -372,10 +441,11 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server):
         headers.update(_auth(token))
         negatable = bool(operation.body) or any(True for _ in operation.iter_parameters())
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE) if negatable else (GenerationMode.POSITIVE,):
+            # both modes aimed: a negative change in a hamlet out of scope would be refused for that alone
             strategy = operation.as_strategy(generation_mode=mode)
-            if mode is GenerationMode.POSITIVE and operation.path == "/api/v1/sync/push":
+            if operation.path == PUSH:
                 strategy = _aim_push(strategy, household_id)
-            if mode is GenerationMode.POSITIVE and operation.path.endswith("/resolve"):
+            if operation.path.endswith("/resolve"):
                 strategy = _aim_resolve(strategy, server, token)
 
             @settings(
@@ -393,3 +463,72 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server):
                 failures.append(f"{operation.label} ({mode.value}): {error}")
     answered = {label: dict(counts) for label, counts in seen.items()}
     assert not failures, "\n\n".join([*failures, f"statuses answered per operation: {answered}"])
+
+
+def _household_operation(document: dict):
+    """The Household schema of the served document as the body of an operation of its own, so that
+    schemathesis generates household documents that break it (a push body is large: its negative cases
+    mostly break the envelope, and a document inside reaches validation rarely)."""
+    derived = copy.deepcopy(document)
+    body = {"required": True, "content": {"application/json": {"schema": _ref_to("Household")}}}
+    derived["paths"] = {"/household": {"post": {"requestBody": body, "responses": {"200": {"description": "ok"}}}}}
+    return next(result.ok() for result in schemathesis.openapi.from_dict(derived).get_all_operations())
+
+
+def _ref_to(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _aimed(doc: dict, index: int) -> dict:
+    """A generated document in the token's scope with a fresh id, where those values are valid (a value the
+    schema forbids stays: it is the case's fault)."""
+    doc = copy.deepcopy(doc)
+    if isinstance(doc.get("hamlet_code"), str) and re.fullmatch(r"[0-9]{5}-[0-9]{2,3}", doc["hamlet_code"]):
+        doc["hamlet_code"] = HAMLETS[index % len(HAMLETS)]
+    if isinstance(doc.get("id"), str) and re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", doc["id"]):
+        doc["id"] = str(uuid.uuid4())
+    _repair(doc)
+    return doc
+
+
+@ENGINES
+def test_schemathesis_households_the_document_forbids_are_rejected(server):
+    """negative_data_rejection where a push judges: each generated household that breaks the served
+    document's Household schema, pushed in an otherwise valid change, must come back `rejected`."""
+    token = server.enrol("leader", "25216")["token"]
+    document = requests.get(server.api("/openapi.json"), timeout=TIMEOUT).json()
+    household_schema = _validator(document, "/components/schemas/Household")
+    strategy = _household_operation(document).as_strategy(generation_mode=GenerationMode.NEGATIVE)
+    pending: list[dict] = []
+    pushed: Counter = Counter()
+    stored: list[str] = []
+
+    def flush() -> None:
+        """Push the pending documents as one batch (few requests: the token's rate limit holds)."""
+        changes = [
+            {"change_id": str(uuid.uuid4()), "id": doc["id"] if isinstance(doc.get("id"), str) else str(uuid.uuid4()),
+             "base_rev": None, "deleted": False, "data": doc}
+            for doc in pending
+        ]  # fmt: skip
+        pending.clear()
+        for change, result in zip(changes, _push(server, token, f"negative-{uuid.uuid4().hex[:8]}", changes), strict=True):
+            forbidden = _errors(household_schema, change["data"])
+            pushed[(bool(forbidden), result["status"])] += 1
+            if forbidden and result["status"] != "rejected":
+                stored.append(f"{result['status']}: {forbidden[:2]}\n  {json.dumps(change['data'], ensure_ascii=False)[:1500]}")
+
+    @settings(
+        max_examples=HOUSEHOLD_EXAMPLES, derandomize=not os.environ.get("NTM_FUZZ_RANDOM"), database=None,
+        deadline=None, suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate],
+    )  # fmt: skip
+    @given(case=strategy)
+    def generate(case) -> None:
+        if isinstance(case.body, dict):  # raw bytes cannot sit inside a JSON envelope (push fuzzing sends them)
+            pending.append(_aimed(case.body, len(pending)))
+        if len(pending) == 50:
+            flush()
+
+    generate()
+    flush()
+    assert not stored, "households the document forbids were stored:\n" + "\n".join(stored)
+    assert pushed[(True, "rejected")] >= HOUSEHOLD_EXAMPLES // 2, pushed  # the run did push forbidden households

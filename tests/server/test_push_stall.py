@@ -13,12 +13,11 @@ import json
 import statistics
 import threading
 import time
-import uuid
 
 import requests
 
 from tests.server.conftest import ENGINES
-from tests.server.test_http import auth, household
+from tests.server.test_http import auth, change, household
 
 REPEATS = 120_000
 ROUNDS = 4  # idle, then under attack, in turn: a machine busy with other work slows both phases alike
@@ -31,9 +30,7 @@ TIMEOUT = 30  # the old code needs about 25 s a push: fail, don't hang
 def _hostile_body() -> bytes:
     doc = household("25216-01")
     doc["members"][0]["assisted"] = ["app_guidance"] * REPEATS
-    batch = {"batch_id": "stall", "changes": [
-        {"change_id": str(uuid.uuid4()), "id": doc["id"], "base_rev": None, "deleted": False, "data": doc}]}  # fmt: skip
-    return gzip.compress(json.dumps(batch).encode())
+    return gzip.compress(json.dumps({"batch_id": "stall", "changes": [change(doc)]}).encode())
 
 
 @ENGINES
@@ -46,9 +43,7 @@ def test_a_push_of_120000_repeated_help_codes_is_refused_in_under_a_second_and_d
 
     def other_push() -> float:
         """One ordinary push of another device: a new household (it needs the write lock too)."""
-        doc = household("25216-02")
-        batch = {"batch_id": "other", "changes": [
-            {"change_id": str(uuid.uuid4()), "id": doc["id"], "base_rev": None, "deleted": False, "data": doc}]}  # fmt: skip
+        batch = {"batch_id": "other", "changes": [change(household("25216-02"))]}
         started = time.perf_counter()
         reply = requests.post(server.api("/api/v1/sync/push"), json=batch,
                               headers=auth(others[next(sent) % len(others)]), timeout=TIMEOUT)  # fmt: skip
