@@ -19,7 +19,7 @@ from ntm_field.server.db import open_backend
 from ntm_field.server.store import ServerStore
 from tests.e2e.conftest import SHOTS, local_browser, unlabelled
 from tests.e2e.dashboard_helpers import EXTRA_HAMLETS_CSV, api, households, push
-from tests.server.conftest import prepare_database, start_server, stop_server
+from tests.server.conftest import ntm, prepare_database, start_server, stop_server
 
 SEED = households(60)
 TIMINGS: dict[str, float] = {}
@@ -301,3 +301,36 @@ def test_wrong_and_surveyor_tokens_are_refused_in_words_and_english_works(office
     assert requests.get(f"{dashboard_server.url}/api/v1/health", timeout=10).json()["status"] == "ok"
     assert requests.get(f"{dashboard_server.url}/api/v1/no-such", timeout=10).status_code == 404
     assert requests.get(f"{dashboard_server.url}/openapi.json", timeout=10).json()["info"]["title"]
+
+
+def test_an_officer_is_signed_out_at_the_next_click_after_admin_revoke(officer, dashboard_server):
+    """Issue 13, finding 6: the dashboard checks its token on every action (a revoked device's session used
+    to drill down, open households and export)."""
+    first = dashboard_server.enrol("officer", "70")
+    officer.open("/")
+    officer.sign_in(first["token"])
+    show_unit(officer, "Tỉnh: Tỉnh Bình Phước (70)")
+    revoked = ntm("admin", "revoke", first["device_id"], "--db", dashboard_server.db)
+    assert revoked.returncode == 0, revoked.stderr
+    officer.click("Thị xã Phước Long (688)")  # the next click: a drill-down
+    officer.see("Mã truy cập này đã bị thu hồi. Bạn đã bị đăng xuất.")
+    officer.see("Đăng nhập bảng theo dõi")
+    assert officer.page.get_by_text("Thị xã Phước Long").count() == 0  # no figure of the next unit was shown
+    officer.shot("signed-out-after-revoke")
+
+    # another officer signs in here and lands where the first was going; revoked, its export is refused
+    second = dashboard_server.enrol("officer", "70")
+    officer.sign_in(second["token"])
+    show_unit(officer, "Huyện/thị xã/thành phố: Thị xã Phước Long (688)")
+    assert ntm("admin", "revoke", second["device_id"], "--db", dashboard_server.db).returncode == 0
+    officer.click("Sổ Excel (XLSX)")
+    officer.see("Mã truy cập này đã bị thu hồi. Bạn đã bị đăng xuất.")
+    officer.see("Đăng nhập bảng theo dõi")
+    store = ServerStore(open_backend(dashboard_server.db), clock=lambda: datetime.now(timezone.utc), new_id=lambda: "")
+    try:
+        exports = [row for row in store.audit_entries() if row[2] == second["device_id"] and row[3] == "export"]
+    finally:
+        store.close()
+    assert exports == []  # refused, and not audited as done
+    officer.sign_in(second["token"])  # and the revoked token does not sign in again
+    officer.see("Mã truy cập này đã bị thu hồi.")
