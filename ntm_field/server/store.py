@@ -23,7 +23,7 @@ from ntm_field.domain.records import Household
 from ntm_field.domain.units import Level, Unit, UnitsFileError, parse_mapping_csv, parse_units_csv
 from ntm_field.server import errors
 from ntm_field.server.db import Backend, Tx
-from ntm_field.server.roles import ADMIN, ROLES
+from ntm_field.server.roles import ADMIN
 from ntm_field.server.schema import migrate
 
 Clock = Callable[[], datetime]

@@ -5,7 +5,6 @@ RULES and GRANTS, and its decisions hold on the units of Bình Phước."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
