@@ -189,6 +189,15 @@ class Refusals:
         p.expect("resolved", p.post(url, leader, json={"value": p.p.name()}), 200, 200)
         p.expect("resolve twice", p.post(url, leader, json={"value": p.p.name()}))
         p.expect("resolve an unknown conflict", p.post(f"/api/v1/conflicts/{uuid.uuid4()}/resolve", leader, json={"value": p.p.name()}))
+        # a deletion that clashed with an edit, then the household deleted for good: keeping it is refused (finding 5)
+        gone = p.document()
+        [first] = p.push(a, [p.change(gone)])
+        p.push(a, [p.change(gone, deleted=True, data=None, base_rev=first["rev"])])
+        [clash] = p.push(b, [p.change({**gone, "note": p.p.note()}, base_rev=first["rev"])])
+        p.push(a, [p.change(gone, deleted=True, data=None, base_rev=clash["rev"])])
+        [deletion] = [c for c in p.get("/api/v1/conflicts", leader, unit="25216").json()["conflicts"]
+                      if c["household_id"] == gone["id"]]  # fmt: skip
+        p.expect("keep a household deleted since", p.post(f"/api/v1/conflicts/{deletion['id']}/resolve", leader, json={"value": False}))
 
     def units(self, surveyor: str, leader: str) -> None:
         p = self
