@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ntm_field.domain.validation import MESSAGES, Problem, is_house_no, validate_document
+from ntm_field.domain.validation import HOUSE_NO_PUNCTUATION, MESSAGES, Problem, is_house_no, validate_document
 from tests.server.test_http import example
 
 
@@ -44,7 +44,11 @@ def test_other_text_fields_keep_their_own_rules():
     assert validate_document(example(note="🏠 hẹn tối", address="Tổ 3 🏠"), today=None) == []
 
 
-@given(st.text(alphabet=st.characters(categories=["So", "Sk", "Sm", "Sc", "Cf", "Co"]), min_size=1, max_size=3))
+# "+" (a math symbol) is among the punctuation a house number may hold: it is no symbol of this test
+SYMBOLS = st.characters(categories=["So", "Sk", "Sm", "Sc", "Cf", "Co"], exclude_characters=HOUSE_NO_PUNCTUATION)
+
+
+@given(st.text(alphabet=SYMBOLS, min_size=1, max_size=3))
 def test_any_symbol_anywhere_is_refused(symbols):
     assert not is_house_no(f"12{symbols}") and not is_house_no(f"{symbols}A")
 
