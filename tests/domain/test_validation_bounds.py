@@ -2,13 +2,14 @@
 
 - Member ids are 1–40 characters of `A–Z a–z 0–9 _ -` (a `]` made conflict paths no resolve accepts).
 - Without consent, each personal field the contract lists is refused alone, by its path.
-- Validation time grows linearly with the body: time per item at n and 8n items, measured in the same run
+- Validation time grows linearly with the body: time per item at n and 16n items (CPU time), measured in the same run
   (a quadratic duplicate check of `assisted` took 17 s over HTTP for 100k repeats of one code).
 """
 
 from __future__ import annotations
 
 import copy
+import gc
 import re
 import time
 
@@ -128,26 +129,32 @@ SHAPES = {
     "a long name": lambda d, n: d.update(head_name="Đ" * (20 * n)),
     "a long note of control characters": lambda d, n: d.update(note="\x01" * (20 * n)),
 }
-N = 2_000  # items at the small size; the large one has 8 times as many
-SLACK = 3.0  # time per item may grow by this factor from n to 8n (a quadratic check grows by 8)
+N = 2_000  # items at the small size; the large one has GROWTH times as many
+GROWTH = 16
+SLACK = 5.0  # time per item may grow by this factor from n to 16n (a quadratic check grows by 16)
 
 
 def _seconds(doc: dict) -> float:
-    started = time.perf_counter()
-    validate_document(doc, today=TODAY)
-    return time.perf_counter() - started
+    """CPU seconds of this process (not wall time: other jobs on the machine do not count), no GC pause."""
+    gc.disable()
+    try:
+        started = time.process_time()
+        validate_document(doc, today=TODAY)
+        return time.process_time() - started
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_validation_time_grows_linearly_with_the_body(shape):
     small, large = copy.deepcopy(valid_document()), copy.deepcopy(valid_document())
     SHAPES[shape](small, N)
-    SHAPES[shape](large, 8 * N)
+    SHAPES[shape](large, GROWTH * N)
     assert validate_document(large, today=TODAY), "the shape must be invalid"
-    # interleaved, best of several: a busy machine slows both sizes alike
+    # interleaved, best of several: what is left of a busy machine slows both sizes alike
     best_small = best_large = float("inf")
     for _ in range(7):
         best_small = min(best_small, _seconds(small))
         best_large = min(best_large, _seconds(large))
-    per_item_growth = (best_large / (8 * N)) / max(best_small / N, 1e-7)
-    assert per_item_growth < SLACK, f"{shape}: {best_small * 1e3:.2f} ms at {N}, {best_large * 1e3:.2f} ms at {8 * N}"
+    per_item_growth = (best_large / (GROWTH * N)) / max(best_small / N, 1e-7)
+    assert per_item_growth < SLACK, f"{shape}: {best_small * 1e3:.2f} ms at {N}, {best_large * 1e3:.2f} ms at {GROWTH * N}"
