@@ -40,7 +40,7 @@ _CHECK_CHOICES = [(check.value, list(CHECK_VALUES[check])) for check in Check]
 _COVERED_BY_NAME = {check.value: COVERED_VALUE[check] for check in Check}
 _REASONS = [r.value for r in Reason]
 _ASSISTANCE = [a.value for a in Assistance]
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # control characters other than tab and newline
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 controls but tab and newline, DEL, C1 controls
 
 HOUSEHOLD_KEYS = {
     "id", "hamlet_code", "house_no", "address", "head_name", "visit_status", "surveyed_on",

@@ -95,6 +95,8 @@ CASES = [
     ("head_name empty", _set("head_name", "   "), "head_name"),
     ("head_name over 80", _set("head_name", "A" * 81), "head_name"),
     ("head_name with a NUL character", _set("head_name", "Nguyễn\x00Văn"), "head_name"),
+    ("head_name with DEL", _set("head_name", "Nguyễn\x7fVăn"), "head_name"),
+    ("head_name with a C1 control (NEL)", _set("head_name", "Nguyễn\x85Văn"), "head_name"),
     ("visit_status missing", _drop("visit_status"), "visit_status"),
     ("visit_status unknown", _set("visit_status", "done"), "visit_status"),
     ("surveyed_on missing", _drop("surveyed_on"), "surveyed_on"),
