@@ -79,7 +79,8 @@ def serve(*, db: str | None, host: str, port: int) -> None:
     with _translated():
         settings = Settings.from_env(database=db, public_url=f"http://{host}:{port}")
     app = create_app(settings, store=open_store(settings.database_url))
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                forwarded_allow_ips=list(settings.trusted_proxies))  # fmt: skip
 
 
 def load_units(path: Path, *, db: str | None, structure: str | None) -> dict[str, int]:

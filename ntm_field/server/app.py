@@ -19,7 +19,7 @@ from ntm_field.server import openapi as docs
 from ntm_field.server.db import open_backend
 from ntm_field.server.deps import Limits
 from ntm_field.server.enrolment import enrol_link
-from ntm_field.server.limits import RateLimiter, WrongCodes
+from ntm_field.server.limits import DatabaseCounts, RateLimiter, WrongCodes
 from ntm_field.server.settings import Hooks, Settings
 from ntm_field.server.store import ServerStore
 
@@ -40,11 +40,12 @@ def create_app(
     app.state.store = store
     app.state.settings = settings
     app.state.hooks = hooks or Hooks()
+    counts = DatabaseCounts.open(store.backend)  # shared by every server process on this database
     app.state.limits = Limits(
-        per_token=RateLimiter(settings.requests_per_minute),
-        enrolments=RateLimiter(settings.enrolments_per_minute),
+        per_token=RateLimiter(settings.requests_per_minute, name="token", counts=counts),
+        enrolments=RateLimiter(settings.enrolments_per_minute, name="enrol", counts=counts),
         wrong_codes=WrongCodes(per_address=settings.wrong_codes_per_address, per_prefix=settings.wrong_codes_per_prefix,
-                               window=settings.wrong_code_window),  # fmt: skip
+                               window=settings.wrong_code_window, counts=counts),  # fmt: skip
     )
     answers.install(app)
     routes.install(app)

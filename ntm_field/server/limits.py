@@ -10,7 +10,6 @@ or in `MemoryCounts` (one process: tools and tests).
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import math
 import threading
 import time
@@ -215,24 +214,3 @@ class WrongCodes:
     def right(self, guess: Guess) -> None:
         self.by_address.take_back(guess.address, guess.stamps[0])
         self.by_prefix.take_back(guess.prefix, guess.stamps[1])
-
-
-class TrustedProxiesError(ValueError):
-    """NTM_TRUSTED_PROXIES names something that is not an IP address or network."""
-
-
-def trusted_proxies(text: str) -> list[str]:
-    """The peers whose X-Forwarded-For names the client (uvicorn's forwarded_allow_ips), from a
-    comma-separated list of IP addresses and networks (`10.0.0.5, 10.1.0.0/24`; empty: none)."""
-    proxies = []
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        if item == "*":
-            raise TrustedProxiesError("NTM_TRUSTED_PROXIES: '*' would let any client choose the address its limits "
-                                      "count against; name the proxy's addresses")  # fmt: skip
-        try:
-            # uvicorn takes a malformed entry for a host name that never matches: refuse it here instead
-            proxies.append(str(ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)))
-        except ValueError:
-            raise TrustedProxiesError(f"NTM_TRUSTED_PROXIES: {item[:60]!r} is not an IP address or network "
-                                      "(e.g. 10.0.0.5 or 10.1.0.0/24)") from None  # fmt: skip
-    return proxies

@@ -3,6 +3,7 @@ and the test-only hooks kept apart from them."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import uuid
 from collections.abc import Callable, Mapping
@@ -39,11 +40,13 @@ class Settings:
     public_url: str = DEFAULT_PUBLIC_URL  # the base of enrolment links
     requests_per_minute: int = 600  # per token; the contract asks for at least 120
     enrolments_per_minute: int = 30  # per client address
-    # Wrong enrolment codes, per client address and per code prefix, in a sliding window: past either
-    # limit, that address or prefix is refused until the window has passed (a right code too).
+    # Wrong enrolment codes, per client address and per code prefix, in a window from the first: past
+    # either limit, that address or prefix is refused until the window has passed (a right code too).
     wrong_codes_per_address: int = 20
     wrong_codes_per_prefix: int = 10
     wrong_code_window: int = 15 * 60  # seconds
+    # Peers whose X-Forwarded-For names the client (uvicorn's forwarded_allow_ips): a proxy on this machine.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
 
@@ -53,15 +56,16 @@ class Settings:
     ) -> Settings:
         """Settings from NTM_DATABASE_URL (or NTM_DATA_DIR), NTM_PUBLIC_URL and the limits'
         NTM_REQUESTS_PER_MINUTE, NTM_ENROLMENTS_PER_MINUTE, NTM_WRONG_CODES_PER_ADDRESS,
-        NTM_WRONG_CODES_PER_PREFIX, NTM_WRONG_CODE_WINDOW (seconds); `database` (--db) and `public_url`
-        (the address the server listens on) stand in where the environment says nothing."""
+        NTM_WRONG_CODES_PER_PREFIX, NTM_WRONG_CODE_WINDOW (seconds), and NTM_TRUSTED_PROXIES; `database`
+        (--db) and `public_url` (the address the server listens on) stand in where the environment says nothing."""
         limits = {
             name: _positive_int(environ, f"NTM_{name.upper()}")
             for name in LIMITS
             if environ.get(f"NTM_{name.upper()}", "").strip()
         }
         public = environ.get("NTM_PUBLIC_URL") or public_url or cls.public_url
-        return cls(database_url=database_url(database, environ), public_url=public, **limits)
+        proxies = _trusted_proxies(environ.get("NTM_TRUSTED_PROXIES", ",".join(cls.trusted_proxies)))
+        return cls(database_url=database_url(database, environ), public_url=public, trusted_proxies=proxies, **limits)
 
 
 LIMITS = ("requests_per_minute", "enrolments_per_minute", "wrong_codes_per_address", "wrong_codes_per_prefix",
@@ -73,6 +77,23 @@ def _positive_int(environ: Mapping[str, str], variable: str) -> int:
     if not value.isdigit() or int(value) == 0:
         raise SettingsError(f"{variable} must be a positive whole number")
     return int(value)
+
+
+def _trusted_proxies(text: str) -> tuple[str, ...]:
+    """IP addresses and networks, comma-separated (`10.0.0.5, 10.1.0.0/24`; empty: none). uvicorn would take
+    a malformed entry for a host name that never matches, and `*` would let any client choose the address
+    its limits count against: both are refused."""
+    proxies = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        if item == "*":
+            raise SettingsError("NTM_TRUSTED_PROXIES: '*' would let any client choose the address its limits "
+                                "count against; name the proxy's addresses")  # fmt: skip
+        try:
+            proxies.append(str(ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)))
+        except ValueError:
+            raise SettingsError(f"NTM_TRUSTED_PROXIES: {item[:60]!r} is not an IP address or network "
+                                "(e.g. 10.0.0.5 or 10.1.0.0/24)") from None  # fmt: skip
+    return tuple(proxies)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,14 @@ router = APIRouter()
 @router.post("/api/v1/enrol", status_code=201, **docs.ROUTES["enrol"])
 async def enrol(address: EnrolAddress, body: JsonBody, store: StoreDep, limits: LimitsDep, settings: SettingsDep) -> dict:
     name, typed = enrolment.device_name(body), enrolment.typed_code(body)
-    # counted as a wrong guess from the moment it is judged; taken back once the code turns out right
-    guess = limits.wrong_codes.attempt(address, enrol_code.prefix(enrol_code.normalise(typed[: enrolment.MAX_TYPED_CODE])))
+    # counted as a wrong guess from the moment it is judged; taken back once the code turns out right (the
+    # counts are in the database: off the event loop)
+    prefix = enrol_code.prefix(enrol_code.normalise(typed[: enrolment.MAX_TYPED_CODE]))
+    guess = await run_in_threadpool(limits.wrong_codes.attempt, address, prefix)
     if not typed or len(typed) > enrolment.MAX_TYPED_CODE:
         raise errors.InvalidCode("the enrolment code is not valid")
     device, token = await run_in_threadpool(store.enrol, typed, name)
-    limits.wrong_codes.right(guess)
+    await run_in_threadpool(limits.wrong_codes.right, guess)
     return {
         "device_id": device.id,
         "token": token,
