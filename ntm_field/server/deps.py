@@ -79,7 +79,7 @@ def may(action: Action) -> Callable[[Device], Device]:
 
 def enrolment_address(request: Request, limits: LimitsDep) -> str:
     """The client's address, counted against the enrolments per address: the peer as uvicorn gives it,
-    or X-Forwarded-For when the peer is a trusted proxy (uvicorn's --forwarded-allow-ips)."""
+    or X-Forwarded-For when the peer is a trusted proxy (NTM_TRUSTED_PROXIES, passed to uvicorn as forwarded_allow_ips)."""
     address = request.client.host if request.client else "?"
     limits.enrolments.check(address)
     return address

@@ -32,7 +32,7 @@ BEARER = "bearerAuth"
 # ----- building blocks -----------------------------------------------------------------
 
 # A control character other than tab and newline refuses a text field (validation._string).
-_NO_CONTROL = "\\u0000-\\u0008\\u000b-\\u001f"
+_NO_CONTROL = "\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f"
 # What Python's str.strip() removes: a required text field needs one character outside this set.
 _PY_SPACE = "\\t-\\r\\u001c- \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 
@@ -41,15 +41,16 @@ def _ref(name: str) -> dict:
     return {"$ref": REF + name}
 
 
-def _text(max_length: int, *, allow_empty: bool = False, description: str | None = None) -> dict:
-    """A text field of the household document: no control characters but tab and newline."""
+def _text(max_length: int, *, allow_empty: bool = False, empty_or_filled: bool = False, description: str | None = None) -> dict:
+    """A text field of the household document: no control characters but tab and newline. Required text is
+    not blank; `empty_or_filled` text is either empty or not blank (a name without consent)."""
+    filled = f"[^{_NO_CONTROL}]*[^{_NO_CONTROL}{_PY_SPACE}][^{_NO_CONTROL}]*"
     if allow_empty:
         schema = {"type": "string", "maxLength": max_length, "pattern": f"^[^{_NO_CONTROL}]*$"}
+    elif empty_or_filled:
+        schema = {"type": "string", "maxLength": max_length, "pattern": f"^(|{filled})$"}
     else:
-        schema = {
-            "type": "string", "minLength": 1, "maxLength": max_length,
-            "pattern": f"^[^{_NO_CONTROL}]*[^{_NO_CONTROL}{_PY_SPACE}][^{_NO_CONTROL}]*$",
-        }  # fmt: skip
+        schema = {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": f"^{filled}$"}
     if description:
         schema["description"] = description
     return schema
@@ -80,10 +81,17 @@ CHECKS = [c.value for c in Check]
 
 # ----- the household document ----------------------------------------------------------
 
+NAME_WITHOUT_CONSENT = (
+    "Not blank, except when `consent.given` is false: then empty, as every personal field (contract v1.1)."
+)
+
 MEMBER = _object(
     {
-        "id": _text(MAX_MEMBER_ID, description="Unique in the household; conflicts name members by it."),
-        "full_name": _text(MAX_NAME),
+        "id": {
+            "type": "string", "minLength": 1, "maxLength": MAX_MEMBER_ID, "pattern": "^[A-Za-z0-9_-]+$",
+            "description": "Unique in the household; conflicts name members by it (v1.1: A–Z a–z 0–9 _ - only).",
+        },  # fmt: skip
+        "full_name": _text(MAX_NAME, empty_or_filled=True, description=NAME_WITHOUT_CONSENT),
         "birth_year": {
             "type": "integer", "minimum": MIN_BIRTH_YEAR,
             "description": f"From {MIN_BIRTH_YEAR} to the year of the household's `surveyed_on`.",
@@ -97,7 +105,7 @@ MEMBER = _object(
             "additionalProperties": False,
         },
         "assisted": {
-            "type": "array", "uniqueItems": True, "description": "Help given on the spot.",
+            "type": "array", "uniqueItems": True, "maxItems": len(Assistance), "description": "Help given on the spot.",
             "items": {"type": "string", "enum": [a.value for a in Assistance]},
         },  # fmt: skip
         "note": _text(MAX_NOTE, allow_empty=True),
@@ -115,7 +123,7 @@ HOUSEHOLD = _object(
         },  # fmt: skip
         "house_no": _text(MAX_HOUSE_NO, allow_empty=True),
         "address": _text(MAX_ADDRESS, allow_empty=True),
-        "head_name": _text(MAX_NAME),
+        "head_name": _text(MAX_NAME, empty_or_filled=True, description=NAME_WITHOUT_CONSENT),
         "visit_status": {"type": "string", "enum": [s.value for s in VisitStatus]},
         "surveyed_on": {
             "type": "string", "format": "date", "maxLength": 10,
@@ -123,7 +131,9 @@ HOUSEHOLD = _object(
         },  # fmt: skip
         "consent": _object(
             {"given": {"type": "boolean"}, "notice_version": _text(MAX_NOTICE_VERSION, allow_empty=True)},
-            description="`notice_version` must not be blank when `given` is true.",
+            description="`notice_version` must not be blank when `given` is true. A household without `consent` "
+                        "has none: it carries no personal data (head_name, address, note, follow_up.note, members' "
+                        "full_name and note are empty).",
         ),
         "follow_up": _nullable(
             _object(

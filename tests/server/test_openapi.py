@@ -316,8 +316,7 @@ def _examples(schema, server, token: str) -> list:
 def _repair(data: dict) -> None:
     """Make the rules the document does not state hold where a generated value is otherwise valid: a date no
     later than the server's, birth years up to the survey year, consent for the names the schema requires,
-    a house number without symbols, member ids of v1.1's characters (the document does not write that
-    pattern yet), no reason for a met check. Values the schema forbids are left as they are, so a negative
+    a house number without symbols, no reason for a met check. Values the schema forbids are left as they are, so a negative
     case keeps its fault."""
     if isinstance(data.get("surveyed_on"), str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["surveyed_on"]):
         data["surveyed_on"] = "2024-04-12"
@@ -332,8 +331,6 @@ def _repair(data: dict) -> None:
     for index, member in enumerate(members if isinstance(members, list) else ()):
         if not isinstance(member, dict):
             continue
-        if isinstance(member.get("id"), str) and not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", member["id"]):
-            member["id"] = f"m{index}"
         if type(member.get("birth_year")) is int and member["birth_year"] > 2024:
             member["birth_year"] = 2024
         reasons = member.get("reasons")
