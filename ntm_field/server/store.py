@@ -14,7 +14,6 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from ntm_field.domain import enrol_code
 from ntm_field.domain.codes import Check

@@ -4,8 +4,7 @@ order, the clear-search button, the role and device name in words; every control
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ntm_field.device import open_device_store
 from ntm_field.domain.outbox import ChangeResult, ResultStatus

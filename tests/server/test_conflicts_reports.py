@@ -58,7 +58,7 @@ def test_a_leader_lists_and_resolves_a_conflict_and_devices_receive_it(server):
     assert done.status_code == 200
     rev = done.json()["rev"]
     assert requests.post(url, json={"value": "Trần Văn A"}, headers=_auth(leader), timeout=10).status_code == 409
-    pulled = requests.get(server.api(f"/api/v1/sync/pull"), headers=_auth(b), timeout=10).json()["changes"]
+    pulled = requests.get(server.api("/api/v1/sync/pull"), headers=_auth(b), timeout=10).json()["changes"]
     [latest] = [c for c in pulled if c["id"] == household.id]
     assert (latest["rev"], latest["data"]["head_name"]) == (rev, "Trần Văn A")
     assert requests.get(server.api("/api/v1/conflicts?unit=25216"), headers=_auth(leader), timeout=10).json() == {
