@@ -19,6 +19,7 @@ not a field, so a reordering on one side alone is not carried over.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -227,6 +228,18 @@ def _later(first: datetime | None, second: datetime | None) -> datetime | None:
 
 def _member_path(member_id: str) -> str:
     return f"members[id={member_id}]"
+
+
+# A member path read back: the id is everything between `members[id=` and the last `]` (before `.<field>`,
+# when there is one). A field name never holds `]` or `.`, so an id holding `]` (stored before v1.1 limited
+# ids to A–Z a–z 0–9 _ -) parses back whole.
+MEMBER_PATH = re.compile(r"members\[id=(?P<member>.+)\](?:\.(?P<field>\w+))?", re.DOTALL)
+
+
+def parse_member_path(path: str) -> tuple[str, str | None] | None:
+    """(member id, field or None for the whole member) of a conflict's member path; None for other paths."""
+    found = MEMBER_PATH.fullmatch(path)
+    return None if found is None else (found["member"], found["field"])
 
 
 def _wire(value: Any) -> Any:

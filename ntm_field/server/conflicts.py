@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from ntm_field.domain.merge import parse_member_path
 from ntm_field.domain.records import Household
 from ntm_field.domain.validation import Problem, validate_document
 from ntm_field.server import errors, policy
@@ -15,10 +16,6 @@ from ntm_field.server.coverage import scoped_unit
 from ntm_field.server.policy import Action
 from ntm_field.server.store import Device, ServerStore, UnitTree
 
-# A conflict's member path, `members[id=<id>]` or `members[id=<id>].<field>` (domain/merge.py writes them).
-# The id is everything between `members[id=` and the last `]` (before `.<field>`, when there is one): a field
-# name never holds `]` or `.`, so a stored id holding `]` (stored before v1.1 limited ids) parses back whole.
-MEMBER_PATH = re.compile(r"members\[id=(?P<member>.+)\](?:\.(?P<field>\w+))?", re.DOTALL)
 _MEMBER_ID_FIELD = re.compile(r"members\[(\d+)\]\.id")
 
 
@@ -104,9 +101,9 @@ def _resolved(document: dict | None, field: str, value: Any, today) -> Household
         raise errors.Invalid("the household was deleted", field="value")
     changed = _apply(document, field, value)
     stored_ids = {m.get("id") for m in document.get("members", []) if isinstance(m, dict)}
-    path = MEMBER_PATH.fullmatch(field)
+    path = parse_member_path(field)
     if path is not None:
-        stored_ids.add(path["member"])
+        stored_ids.add(path[0])
     problems = [p for p in validate_document(changed, today=today) if not _stored_member_id(p, changed, stored_ids)]
     if problems:
         raise errors.Invalid(problems[0].message("en"), field=problems[0].field)
@@ -122,13 +119,14 @@ def _stored_member_id(problem: Problem, document: dict, stored_ids: set) -> bool
 
 def _apply(document: dict, field: str, value: Any) -> dict:
     document = copy.deepcopy(document)
-    match = MEMBER_PATH.fullmatch(field)
-    if match is None:
+    path = parse_member_path(field)
+    if path is None:
         document[field] = value
         return document
+    member_id, member_field = path
     members = document["members"]
-    index = next((i for i, m in enumerate(members) if m.get("id") == match["member"]), None)
-    if match["field"] is None:  # a whole member: removed (null) or kept as given
+    index = next((i for i, m in enumerate(members) if m.get("id") == member_id), None)
+    if member_field is None:  # a whole member: removed (null) or kept as given
         if value is None:
             if index is not None:
                 members.pop(index)
@@ -139,5 +137,5 @@ def _apply(document: dict, field: str, value: Any) -> dict:
     elif index is None:
         raise errors.Invalid("the member is no longer in the household", field="value")
     else:
-        members[index][match["field"]] = value
+        members[index][member_field] = value
     return document

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ntm_field.domain.codes import CHECK_VALUES, COVERED_VALUE, Check, Presence, VisitStatus
-from ntm_field.domain.merge import FieldConflict, MergeResult, changed_fields, merge
+from ntm_field.domain.merge import FieldConflict, MergeResult, changed_fields, merge, parse_member_path
 from ntm_field.domain.records import Consent, FollowUp, Household, Member
 from tests.strategies import ICT, households, names, survey_dates
 
@@ -499,3 +499,17 @@ def _household_with(*members):
         visit_status=VisitStatus.SURVEYED, surveyed_on=date(2024, 4, 12), members=tuple(members),
         consent=Consent(True, "2024-04"),
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("member_id", ["k3v9q2xa", "a]b", "x].full_name", "]", "c]]", "m.1"])
+@pytest.mark.parametrize("field", [None, "full_name", "vneid"])
+def test_a_member_path_reads_back_its_id_and_field_whatever_the_id_holds(member_id, field):
+    """Ids stored before v1.1 limited them may hold `]` or `.`: the path the merge writes parses back whole
+    (the server's resolver and the leader's inbox both read it with parse_member_path)."""
+    path = f"members[id={member_id}]" + (f".{field}" if field else "")
+    assert parse_member_path(path) == (member_id, field)
+
+
+@pytest.mark.parametrize("path", ["head_name", "deleted", "members", "members[id=]"])
+def test_other_paths_are_not_member_paths(path):
+    assert parse_member_path(path) is None

@@ -11,6 +11,7 @@ from typing import Any
 
 from ntm_field.domain.codes import Check, VisitStatus
 from ntm_field.domain.indicators import Tally
+from ntm_field.domain.merge import parse_member_path
 from ntm_field.domain.units import Level
 from ntm_field.qr import household_labels, label_sheet_pdf, qr_png
 from ntm_field.store import LocalStore, SurveyorProgress
@@ -250,11 +251,10 @@ class TeamModel(Observable):
     def _field(self, path: str, household: Any) -> str:
         if path == "deleted":
             return self.i18n.t("team.field_deleted")
-        if path.startswith("members[id="):
-            member_id, _, rest = path.removeprefix("members[id=").partition("]")
+        if (member := parse_member_path(path)) is not None:
+            member_id, inner = member
             members = household.members if household else ()
             name = next((m.full_name for m in members if m.id == member_id), member_id)
-            inner = rest.removeprefix(".")
             return f"{name} · {field_name(self.i18n, inner)}" if inner else self.i18n.t("team.field_member", name=name)
         return field_name(self.i18n, path)
 
