@@ -19,9 +19,10 @@ from ntm_field.domain.codes import CHECK_VALUES, Assistance, Check, Presence, Re
 from ntm_field.domain.records import MAX_MEMBER_ID, MAX_MEMBERS, MAX_NAME
 from ntm_field.domain.units import Level
 from ntm_field.domain.validation import MAX_ADDRESS, MAX_HOUSE_NO, MAX_NOTE, MAX_NOTICE_VERSION, MIN_BIRTH_YEAR
+from ntm_field.server import roles
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ROLES = ["surveyor", "leader", "officer", "admin"]
+ROLES = list(roles.ROLES)
 MAX_BATCH_ID = 100
 MAX_CHANGES = 500
 MAX_CHANGE_ID = 100
@@ -523,7 +524,8 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "enrol-codes": {
         "summary": "Create an enrolment code (leader)",
-        "description": "A leader creates codes for surveyors within its own scope; an admin any code.",
+        "description": "A leader creates codes for surveyors within its own scope; an admin any code but an admin's "
+                       "(admins come from the command line only), for units the server knows.",
         "response_model": None,
         "responses": {
             201: _json("EnrolCodeReply", "The code is created"),
