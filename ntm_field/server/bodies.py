@@ -11,6 +11,7 @@ import zlib
 from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from ntm_field.server import errors
 
@@ -28,13 +29,16 @@ async def push_body(request: Request) -> dict:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise errors.ApiError("send application/json", status=415, code="unsupported_media_type")
-    raw = await _read_limited(request, MAX_BODY)
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    if encoding == "gzip":
-        raw = _gunzip_limited(raw, MAX_INFLATED)
-    elif encoding not in ("identity", ""):
+    if encoding not in ("gzip", "identity", ""):
         raise errors.ApiError("only gzip content encoding is accepted", status=415, code="unsupported_media_type")
-    return parse_json(raw)
+    raw = await _read_limited(request, MAX_BODY)
+    # Inflating and parsing up to 8 MiB takes tens of ms: in the thread pool, so other requests go on.
+    return await run_in_threadpool(_inflate_and_parse, raw, encoding == "gzip")
+
+
+def _inflate_and_parse(raw: bytes, gzipped: bool) -> dict:
+    return parse_json(_gunzip_limited(raw, MAX_INFLATED) if gzipped else raw)
 
 
 def parse_json(raw: bytes) -> dict:
