@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import sys
 import time
 import uuid
@@ -163,6 +164,15 @@ def start_server(db: str, *, env: dict | None = None, port: int | None = None) -
             time.sleep(0.1)
     stop_server(process)
     raise RuntimeError("server did not answer within 30 s")
+
+
+def at_once(target, arguments) -> None:
+    """Run `target(argument)` for each argument on its own thread, all at once, and wait for them all."""
+    threads = [threading.Thread(target=target, args=(argument,)) for argument in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def stop_server(process: subprocess.Popen) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -14,7 +13,7 @@ import requests
 from ntm_field.bench.households import generate
 from ntm_field.server.db import open_backend
 from ntm_field.server.store import ServerStore
-from tests.server.conftest import HAMLETS_CSV, UNITS, start_server, stop_server
+from tests.server.conftest import at_once, HAMLETS_CSV, UNITS, start_server, stop_server
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -67,11 +66,7 @@ def test_no_lost_update_across_two_processes(database_url):
                 collected += reply.json()["results"]
             results[number] = collected
 
-        threads = [threading.Thread(target=client, args=(n,)) for n in (0, 1)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        at_once(client, (0, 1))
     finally:
         for server in servers:
             stop_server(server.process)

@@ -7,12 +7,11 @@ import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import requests
 
 from ntm_field.server.db import open_backend
 from ntm_field.server.store import ServerStore
-from tests.server.conftest import ENGINES, prepare_database, start_server, stop_server
+from tests.server.conftest import at_once, ENGINES, prepare_database, start_server, stop_server
 
 PHONES = 20
 
@@ -59,11 +58,7 @@ def test_five_codes_typed_by_20_phones_each_at_once_enrol_exactly_their_uses(dat
             answers[i] = requests.post(servers[i % 2].api("/api/v1/enrol"),
                                        json={"code": typed, "device_name": f"máy {i}"}, timeout=120)  # fmt: skip
 
-        threads = [threading.Thread(target=phone, args=(i,)) for i in range(len(attempts))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        at_once(phone, range(len(attempts)))
     finally:
         for server in servers:
             stop_server(server.process)
