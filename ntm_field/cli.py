@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(server)
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     server.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    server.add_argument(
+        "--workers", type=int, metavar="N",
+        help="server processes (default: NTM_WORKERS, else 1); meant for PostgreSQL: on SQLite the processes "
+             "take turns to write, so more of them serve reads, not writes, faster (docs/deploy.md)",
+    )  # fmt: skip
     server.set_defaults(handler=_server)
 
     admin = commands.add_parser("admin", help="administer the central endpoint's database")
@@ -200,7 +205,7 @@ def _server_admin():
 
 
 def _server(args: argparse.Namespace) -> int:
-    _server_admin().serve(db=args.db, host=args.host, port=args.port)
+    _server_admin().serve(db=args.db, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
@@ -362,6 +367,8 @@ def _sync_problem(error: Exception) -> str:
         return f"the server refused the request ({error.status} {error.error_code})"
     if isinstance(error, ServerBusy) and str(error) == "http_429" and error.retry_after:
         return f"too many requests or wrong codes; try again in {error.retry_after:.0f} s"
+    if isinstance(error, ServerBusy) and str(error) == "http_503" and error.retry_after:
+        return f"the server is overloaded and applied nothing; try again in {error.retry_after:.0f} s"
     if isinstance(error, ServerBusy):
         return f"the server is busy or failing ({error}); try again later"
     if isinstance(error, Offline):

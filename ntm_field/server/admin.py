@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,9 +20,10 @@ from ntm_field.server import errors, policy
 from ntm_field.server.app import create_app
 from ntm_field.server.db import DatabaseError, DatabaseUrlError, open_backend
 from ntm_field.server.enrolment import enrol_link, known_units
+from ntm_field.server.limits import DatabaseCounts
 from ntm_field.server.reports import ExportFile, export_file, households_of
 from ntm_field.server.roles import ROLES
-from ntm_field.server.settings import Settings, SettingsError, database_url, public_url
+from ntm_field.server.settings import DASHBOARD_THREADS, Settings, SettingsError, database_url, public_url
 from ntm_field.server.store import EnrolCode, ServerStore
 
 DURATION = re.compile(r"(\d{1,4})([dhm])")
@@ -74,13 +77,53 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def serve(*, db: str | None, host: str, port: int) -> None:
-    """`ntm-field server`: settings read once from the environment (NTM_*), --db first."""
+def serve(*, db: str | None, host: str, port: int, workers: int | None = None) -> None:
+    """`ntm-field server`: settings read once from the environment (NTM_*), --db and --workers first.
+
+    One process serves the app built here. Several (`workers` > 1) are uvicorn's worker processes, each
+    building the app from the environment (`app_from_env`): the database is opened and migrated here
+    first (a bad URL is one line, not a traceback per worker), and --db and the listening address are
+    handed to the workers as NTM_DATABASE_URL and NTM_PUBLIC_URL."""
     with _translated():
         settings = Settings.from_env(database=db, public_url=f"http://{host}:{port}")
-    app = create_app(settings, store=open_store(settings.database_url))
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                forwarded_allow_ips=list(settings.trusted_proxies))  # fmt: skip
+        if workers is not None:
+            settings = settings.with_workers(workers)
+    options = dict(host=host, port=port, log_level="warning", access_log=False,
+                   forwarded_allow_ips=list(settings.trusted_proxies))  # fmt: skip
+    store = open_store(settings.database_url)
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings, store=store), **options)
+        return
+    try:
+        with _translated():
+            DatabaseCounts.open(store.backend)  # its migration too, once, before the workers start
+            _warn_connections(store, settings)
+    finally:
+        store.close()
+    os.environ["NTM_DATABASE_URL"] = settings.database_url
+    os.environ["NTM_PUBLIC_URL"] = settings.public_url
+    os.environ["NTM_WORKERS"] = str(settings.workers)
+    uvicorn.run("ntm_field.server.app:app_from_env", factory=True, workers=settings.workers, **options)
+
+
+def connections_needed(settings: Settings) -> int:
+    """PostgreSQL connections this host's server may hold at most: per process, one per request thread,
+    one per dashboard thread and the one that migrated at start."""
+    return settings.workers * (settings.threads + DASHBOARD_THREADS + 1)
+
+
+def _warn_connections(store: ServerStore, settings: Settings) -> None:
+    """Say on stderr when this host alone could use more connections than PostgreSQL allows (a warning,
+    not a refusal: behind PgBouncer the server's own limit is not the one that counts)."""
+    if store.backend.dialect != "postgresql":
+        return
+    with store.backend.read() as tx:
+        allowed = int(tx.one("SHOW max_connections")[0]) - int(tx.one("SHOW superuser_reserved_connections")[0])
+    needed = connections_needed(settings)
+    if needed > allowed:
+        print(f"ntm-field: warning: {settings.workers} workers × ({settings.threads} threads + {DASHBOARD_THREADS} + 1) "
+              f"may open {needed} PostgreSQL connections; the server allows {allowed} (lower --workers or "
+              "NTM_THREADS, raise max_connections, or put PgBouncer in front: docs/deploy.md)", file=sys.stderr)  # fmt: skip
 
 
 def load_units(path: Path, *, db: str | None, structure: str | None) -> dict[str, int]:

@@ -15,7 +15,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ntm_field.server import errors
-from ntm_field.server.limits import RateLimited
 
 log = logging.getLogger("ntm_field.server")
 INTERNAL = {"error": {"code": "internal", "message": "internal error", "field": None}}
@@ -30,7 +29,15 @@ def install(app: FastAPI) -> None:
 
 
 async def _api_error(_: Request, error: errors.ApiError) -> JSONResponse:
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+    return error_response(error)
+
+
+def error_response(error: errors.ApiError) -> JSONResponse:
+    """A catalogue error as the contract's answer; a "try again later" one (429 `rate_limited`, 503
+    `overloaded`) says when in `Retry-After` (whole seconds). Also an ASGI app: admission.py sends it
+    from its middleware, outside the exception handlers."""
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
 
@@ -81,4 +88,4 @@ class Unexpected:
             await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["install", "Unexpected"]
+__all__ = ["install", "error_response", "Unexpected"]

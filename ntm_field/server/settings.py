@@ -7,7 +7,7 @@ import ipaddress
 import os
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -47,6 +47,17 @@ class Settings:
     wrong_code_window: int = 15 * 60  # seconds
     # Peers whose X-Forwarded-For names the client (uvicorn's forwarded_allow_ips): a proxy on this machine.
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    # Capacity of one server process (docs/deploy.md has the arithmetic). Each thread of the request pool
+    # holds one PostgreSQL connection: a host opens up to workers × (threads + DASHBOARD_THREADS + 1).
+    workers: int = 1  # processes `ntm-field server` starts (--workers)
+    threads: int = 12  # the request thread pool of each process (anyio's default is 40)
+    # Requests in flight per process, by lane (admission.py); together below `threads`, so that a
+    # health check always finds a thread and reads never wait for one behind pushes.
+    sync_slots: int = 6  # /api/v1/sync/* (pushes and pulls)
+    read_slots: int = 4  # every other /api/ path (coverage, progress, conflicts, enrolment…)
+    export_slots: int = 1  # /api/v1/export
+    admission_wait: int = 10  # seconds a request may wait for a slot before 503 (phones time out at 30 s)
+    busy_retry_after: int = 10  # the 503's Retry-After, ±50 % at random so that phones come back spread out
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
 
@@ -54,22 +65,44 @@ class Settings:
     def from_env(
         cls, environ: Mapping[str, str] = os.environ, *, database: str | None = None, public_url: str | None = None
     ) -> Settings:
-        """Settings from NTM_DATABASE_URL (or NTM_DATA_DIR), NTM_PUBLIC_URL and the limits'
+        """Settings from NTM_DATABASE_URL (or NTM_DATA_DIR), NTM_PUBLIC_URL, the limits'
         NTM_REQUESTS_PER_MINUTE, NTM_ENROLMENTS_PER_MINUTE, NTM_WRONG_CODES_PER_ADDRESS,
-        NTM_WRONG_CODES_PER_PREFIX, NTM_WRONG_CODE_WINDOW (seconds), and NTM_TRUSTED_PROXIES; `database`
-        (--db) and `public_url` (the address the server listens on) stand in where the environment says nothing."""
-        limits = {
+        NTM_WRONG_CODES_PER_PREFIX, NTM_WRONG_CODE_WINDOW (seconds), NTM_TRUSTED_PROXIES, and the capacity's
+        NTM_WORKERS, NTM_THREADS, NTM_SYNC_SLOTS, NTM_READ_SLOTS, NTM_EXPORT_SLOTS, NTM_ADMISSION_WAIT and
+        NTM_BUSY_RETRY_AFTER (seconds); `database` (--db) and `public_url` (the address the server listens
+        on) stand in where the environment says nothing."""
+        numbers = {
             name: _positive_int(environ, f"NTM_{name.upper()}")
-            for name in LIMITS
+            for name in LIMITS + CAPACITY
             if environ.get(f"NTM_{name.upper()}", "").strip()
         }
         public = environ.get("NTM_PUBLIC_URL") or public_url or cls.public_url
         proxies = _trusted_proxies(environ.get("NTM_TRUSTED_PROXIES", ",".join(cls.trusted_proxies)))
-        return cls(database_url=database_url(database, environ), public_url=public, trusted_proxies=proxies, **limits)
+        settings = cls(database_url=database_url(database, environ), public_url=public, trusted_proxies=proxies, **numbers)
+        settings.check_capacity()
+        return settings
+
+    def check_capacity(self) -> None:
+        """Refuse capacity settings that would let pushes take every thread, or wait past a phone's timeout."""
+        lanes = self.sync_slots + self.read_slots + self.export_slots
+        if lanes >= self.threads:
+            raise SettingsError(f"NTM_SYNC_SLOTS + NTM_READ_SLOTS + NTM_EXPORT_SLOTS ({lanes}) must be below "
+                                f"NTM_THREADS ({self.threads}): a health check needs a thread of its own")  # fmt: skip
+        if self.admission_wait >= PHONE_TIMEOUT:
+            raise SettingsError(f"NTM_ADMISSION_WAIT must be under the phones' {PHONE_TIMEOUT} s timeout")
+
+    def with_workers(self, workers: int) -> Settings:
+        """These settings for `workers` processes (--workers)."""
+        if workers < 1:
+            raise SettingsError("--workers must be at least 1")
+        return replace(self, workers=workers)
 
 
 LIMITS = ("requests_per_minute", "enrolments_per_minute", "wrong_codes_per_address", "wrong_codes_per_prefix",
           "wrong_code_window")  # fmt: skip
+CAPACITY = ("workers", "threads", "sync_slots", "read_slots", "export_slots", "admission_wait", "busy_retry_after")
+PHONE_TIMEOUT = 30  # seconds: the field app's read timeout (ntm_field/sync/transport.py READ_TIMEOUT)
+DASHBOARD_THREADS = 4  # threads (and connections) of the dashboard's reads per process (asyncio's executor)
 
 
 def _positive_int(environ: Mapping[str, str], variable: str) -> int:
@@ -103,4 +136,4 @@ class Hooks:
     after_commit: Callable[[], None] | None = None  # after each push batch commits, before the reply
 
 
-__all__ = ["Settings", "SettingsError", "Hooks", "database_url", "public_url"]
+__all__ = ["Settings", "SettingsError", "Hooks", "CAPACITY", "DASHBOARD_THREADS", "database_url", "public_url"]

@@ -26,6 +26,7 @@ from ntm_field.sync.errors import (
     BadReply,
     Cancelled,
     Refused,
+    ServerBusy,
     SyncError,
     Transient,
 )
@@ -41,10 +42,11 @@ MAX_UNIT_REQUESTS = 300  # a province scope has ~1,000 hamlets under ~120 commun
 class Progress:
     """Where a running cycle stands (for a progress bar)."""
 
-    phase: str  # "push" or "pull"
+    phase: str  # "push", "pull", or "wait": the server said it is busy (429, 503) and when to come back
     sent: int = 0
     total: int = 0
     pages: int = 0
+    wait: float = 0.0  # seconds until the same request is sent again ("wait")
 
 
 @dataclass(slots=True)
@@ -85,6 +87,9 @@ class Policy:
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
     slow_request: float = 4.0  # a batch taking longer than this shrinks the next one
+    # A busy server's Retry-After (429, 503 `overloaded`) is waited out up to this long; a longer one ends
+    # the cycle (what is queued stays queued) and the next cycle asks again.
+    max_wait: float = 120.0
     rng: random.Random = field(default_factory=random.Random)
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -129,7 +134,7 @@ class SyncEngine:
         transport = self._connect(enrolment.server, enrolment.token)
         try:
             if not any(u.level is Level.HAMLET for u in self.store.units().values()):
-                self.store.replace_units(self._retrying(lambda: fetch_units(transport, enrolment), cancel))
+                self.store.replace_units(self._retrying(lambda: fetch_units(transport, enrolment), cancel, notify))
             self._push(transport, report, notify, cancel)
             self._pull(transport, report, notify, cancel)
             if self.store.outgoing(1):
@@ -156,7 +161,9 @@ class SyncEngine:
             batch = self.store.outgoing(self.batch_size)
             if not batch:
                 return
-            results = self._retrying(lambda: self._send(transport, batch), cancel)
+            # a refused attempt (503: nothing applied) is retried with the same changes, the same change_ids
+            resume = Progress("push", settled, max(total, settled))
+            results = self._retrying(lambda: self._send(transport, batch), cancel, notify, resume)
             self.store.record_results(results)
             for result in results:
                 if result.status is ResultStatus.REJECTED:
@@ -195,7 +202,8 @@ class SyncEngine:
         while True:
             self._check(cancel)
             cursor = self.store.cursor()
-            page = self._retrying(lambda: transport.pull(cursor, self.policy.page_size), cancel)
+            page = self._retrying(lambda: transport.pull(cursor, self.policy.page_size), cancel, notify,
+                                  Progress("pull", pages=pages))  # fmt: skip
             changes, next_cursor, has_more = _page(page)
             report.pulled += self.store.apply_pulled(changes, next_cursor)
             pages += 1
@@ -205,7 +213,10 @@ class SyncEngine:
 
     # ----- retries -------------------------------------------------------------------------
 
-    def _retrying(self, call: Callable[[], T], cancel: threading.Event) -> T:
+    def _retrying(self, call: Callable[[], T], cancel: threading.Event, notify: Callable[[Progress], None],
+                  resume: Progress | None = None) -> T:  # fmt: skip
+        """`call` until it answers, waiting between attempts: backoff, never shorter than a busy server's
+        Retry-After, which is said through `notify` ("wait") before and `resume` after."""
         attempt = 0
         while True:
             self._check(cancel)
@@ -215,10 +226,15 @@ class SyncEngine:
                 continue  # a smaller batch right away: the size, not the network, was the problem
             except Transient as error:
                 attempt += 1
-                if attempt >= self.policy.attempts:
+                if attempt >= self.policy.attempts or (error.retry_after or 0.0) > self.policy.max_wait:
                     raise
-                if cancel.wait(self.policy.backoff(attempt - 1, error.retry_after)):
+                delay = self.policy.backoff(attempt - 1, error.retry_after)
+                if isinstance(error, ServerBusy):
+                    notify(Progress("wait", wait=delay))
+                if cancel.wait(delay):
                     raise Cancelled("cancelled") from None
+                if isinstance(error, ServerBusy) and resume is not None:
+                    notify(resume)
 
     @staticmethod
     def _check(cancel: threading.Event) -> None:

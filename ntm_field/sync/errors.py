@@ -31,7 +31,7 @@ class Offline(Transient):
 
 
 class ServerBusy(Transient):
-    """The server answered 429 or 5xx."""
+    """The server answered 429, 408 or 5xx (503 `overloaded`: it applied nothing; retry after `retry_after`)."""
 
     code = "server_busy"
 

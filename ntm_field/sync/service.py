@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from ntm_field.sync.engine import Progress, SyncEngine, SyncReport
-from ntm_field.sync.errors import AuthFailed, Cancelled, SyncError, Transient
+from ntm_field.sync.errors import AuthFailed, Cancelled, ServerBusy, SyncError, Transient
 
 DEFAULT_INTERVAL = 180.0  # seconds between automatic cycles
 
@@ -23,6 +23,7 @@ class SyncStatus(StrEnum):
     IDLE = "idle"  # the last cycle completed: online
     SYNCING = "syncing"
     OFFLINE = "offline"  # the last cycle could not reach the server; it will try again
+    BUSY = "busy"  # the server answered that it is busy (429, 503) or failing (5xx); it will try again
     ERROR = "error"  # the server refused a request or answered off-contract
     AUTH_FAILED = "auth_failed"  # the token no longer works: enrol again
     REVOKED = "revoked"  # the device was revoked and its data wiped
@@ -49,6 +50,8 @@ def status_of(report: SyncReport) -> SyncStatus:
         return SyncStatus.REVOKED if problem.revoked else SyncStatus.AUTH_FAILED
     if isinstance(problem, Cancelled):
         return SyncStatus.CANCELLED
+    if isinstance(problem, ServerBusy):
+        return SyncStatus.BUSY
     if isinstance(problem, Transient):
         return SyncStatus.OFFLINE
     return SyncStatus.ERROR

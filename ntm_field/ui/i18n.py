@@ -87,6 +87,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "sync.chip.idle": {"vi": "Đã đồng bộ · chờ gửi {pending}", "en": "Synced · {pending} waiting"},
     "sync.chip.syncing": {"vi": "Đang đồng bộ…", "en": "Syncing…"},
     "sync.chip.offline": {"vi": "Ngoại tuyến · chờ gửi {pending}", "en": "Offline · {pending} waiting"},
+    "sync.chip.busy": {"vi": "Máy chủ bận · chờ gửi {pending}", "en": "Server busy · {pending} waiting"},
     "sync.chip.error": {"vi": "Lỗi đồng bộ · chờ gửi {pending}", "en": "Sync error · {pending} waiting"},
     "sync.chip.auth_failed": {"vi": "Cần đăng ký lại", "en": "Enrol again"},
     "sync.chip.revoked": {"vi": "Thiết bị đã bị thu hồi", "en": "Device revoked"},
@@ -99,11 +100,19 @@ CATALOG: dict[str, dict[str, str]] = {
     "sync.cancel": {"vi": "Dừng", "en": "Stop"},
     "sync.progress.push": {"vi": "Đang gửi {sent}/{total} thay đổi", "en": "Sending {sent}/{total} changes"},
     "sync.progress.pull": {"vi": "Đang nhận dữ liệu (trang {pages})", "en": "Receiving (page {pages})"},
+    "sync.progress.wait": {
+        "vi": "Máy chủ đang bận; sẽ gửi lại sau {seconds} giây",
+        "en": "The server is busy; sending again in {seconds} s",
+    },
     "sync.result": {
         "vi": "Đã gửi {pushed}, đã nhận {pulled}, bị từ chối {rejected}, xung đột {conflicts}, còn chờ {pending}",
         "en": "Sent {pushed}, received {pulled}, refused {rejected}, conflicts {conflicts}, waiting {pending}",
     },
     "sync.problem.offline": {"vi": "Không kết nối được máy chủ; sẽ thử lại.", "en": "The server cannot be reached; will retry."},
+    "sync.problem.busy": {
+        "vi": "Máy chủ đang bận hoặc gặp lỗi; dữ liệu vẫn an toàn trên máy và sẽ được gửi lại ở lần đồng bộ sau.",
+        "en": "The server is busy or failing; the data is safe on this phone and will be sent at the next sync.",
+    },
     "sync.problem.error": {"vi": "Máy chủ từ chối yêu cầu: {detail}", "en": "The server refused the request: {detail}"},
     "sync.problem.auth_failed": {"vi": "Mã truy cập không còn hiệu lực. Hãy đăng ký lại.", "en": "The access token no longer works. Enrol again."},
     "sync.problem.revoked": {"vi": "Thiết bị đã bị thu hồi; dữ liệu trên máy đã được xoá.", "en": "This device was revoked; its data was wiped."},

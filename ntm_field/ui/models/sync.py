@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ntm_field.store import LocalStore
@@ -49,6 +50,8 @@ class SyncModel(Observable):
         if state.status is not SyncStatus.SYNCING:
             return None
         step = state.progress
+        if step is not None and step.phase == "wait":  # the server is busy: say how long until it is asked again
+            return self.i18n.t("sync.progress.wait", seconds=max(1, math.ceil(step.wait))), None
         if step is None or step.phase == "pull":
             return self.i18n.t("sync.progress.pull", pages=step.pages if step else 0), None
         return self.i18n.t("sync.progress.push", sent=step.sent, total=step.total), (step.sent / step.total if step.total else None)
@@ -59,7 +62,7 @@ class SyncModel(Observable):
             return None
         text = self.i18n.t("sync.result", **report.counts())
         status = self.state.status
-        if status in (SyncStatus.OFFLINE, SyncStatus.AUTH_FAILED, SyncStatus.REVOKED, SyncStatus.CANCELLED):
+        if status in (SyncStatus.OFFLINE, SyncStatus.BUSY, SyncStatus.AUTH_FAILED, SyncStatus.REVOKED, SyncStatus.CANCELLED):
             text += " — " + self.i18n.t(f"sync.problem.{status.value}")
         elif status is SyncStatus.ERROR:
             text += " — " + self.i18n.t("sync.problem.error", detail=getattr(report.problem, "error_code", report.problem))
