@@ -62,7 +62,7 @@ from ntm_field.bench.server import ASSETS, _postgres_database
 from ntm_field.domain.units import hamlet_code
 
 FULL = {"ingest": 25_600, "devices": 2_000, "cycles": 3, "window": 180.0}
-QUICK = {"ingest": 3_200, "devices": 200, "cycles": 2, "window": 20.0}
+QUICK = {"ingest": 3_200, "devices": 100, "cycles": 2, "window": 10.0}
 PHONE_TIMEOUT = httpx.Timeout(30.0, connect=10.0)  # the app's Transport: 10 s to connect, 30 s to read
 PAST = 30_000.0  # ms: a request slower than the phone's read timeout
 ATTEMPTS, BACKOFF_BASE, BACKOFF_CAP = 6, 1.0, 60.0  # the sync engine's Policy
@@ -203,15 +203,24 @@ class Server:
     def cpu(self) -> dict[int, float]:
         return {pid: cpu for pid in self.pids() if (cpu := cpu_seconds(pid)) is not None}
 
-    def peak_rss(self) -> dict[int, float]:
-        """VmHWM of each server process, MB."""
+    def peak_rss(self) -> dict[int, tuple[str, float]]:
+        """VmHWM of each server process, MB, with its role (supervisor, worker, or a helper process)."""
         peaks = {}
         for pid in self.pids():
             try:
-                peaks[pid] = memory(pid)[1]
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                peaks[pid] = (self._role(pid, command), memory(pid)[1])
             except (OSError, KeyError):
                 continue
         return peaks
+
+    def _role(self, pid: int, command: str) -> str:
+        if "resource_tracker" in command:
+            return "multiprocessing's resource tracker"
+        if pid == self.process.pid:
+            return "supervisor" if self.workers > 1 else "the server"
+        return "worker"
+
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -483,7 +492,7 @@ class LoadResult:
     server_cpu: float
     postgres_cpu: float | None
     client_cpu: float
-    peak_rss: dict[int, float]
+    peak_rss: dict[int, tuple[str, float]]  # pid → (role, MB)
     waits: Counter  # pg_stat_activity samples of this database: (state, wait_event_type:wait_event)
     export: tuple[int | None, int, float]  # status, bytes, seconds
 
@@ -531,8 +540,7 @@ class LoadResult:
         if self.postgres_cpu is not None:
             rows.insert(-1, Measure(f"{name}: PostgreSQL CPU (backends of this database)", "s", self.postgres_cpu,
                                     None, "", "—", None))  # fmt: skip
-        for n, (pid, peak) in enumerate(sorted(self.peak_rss.items())):
-            role = "supervisor" if n == 0 and len(self.peak_rss) > 1 else f"process {n}"
+        for pid, (role, peak) in sorted(self.peak_rss.items()):
             rows.append(Measure(f"{name}: server peak RSS, {role} (pid {pid})", "MB", peak, None, "", "—", None))
         return rows
 
@@ -589,7 +597,7 @@ async def _province(server: Server, url: str, codes: list[str], homes: list[str]
     client = Client(server.base)
     started = time.perf_counter()
     tokens = await enrol(client, codes)
-    progress(f"  {len(tokens):,} phones and one officer enrolled over HTTP in {time.perf_counter() - started:.1f} s")
+    progress(f"  {len(tokens) - 1:,} phones and one officer enrolled over HTTP in {time.perf_counter() - started:.1f} s")
     officer = tokens.pop()
     phones = [Phone(token, home, random.Random(seed * 100_003 + n), list(mine))
               for n, (token, home, mine) in enumerate(zip(tokens, homes, fresh))]  # fmt: skip
