@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,9 +33,12 @@ class Tx(Protocol):
 
 class Backend(Protocol):
     dialect: str
+    url: str
 
     def transaction(self) -> Any: ...
     def read(self) -> Any: ...
+    def stream(self, sql: str, params: Sequence[Any] = (), *, batch: int = 1000) -> Iterator[tuple]: ...
+    def stream_each(self, sql: str, each: Iterable[Sequence[Any]], *, batch: int = 1000) -> Iterator[tuple]: ...
     def close(self) -> None: ...
 
 
@@ -69,6 +72,7 @@ class SqliteBackend:
 
     def __init__(self, path: Path):
         self.path = path
+        self.url = f"sqlite:///{path.resolve()}"  # what a child process opens (exports)
         path.parent.mkdir(parents=True, exist_ok=True)
         private_database(path)  # it holds people's names: 0600 (its -wal and -shm follow), whatever the umask
         self._local = threading.local()
@@ -76,11 +80,15 @@ class SqliteBackend:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn = self._connect()
             self._local.conn = conn
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
     @contextmanager
@@ -108,6 +116,30 @@ class SqliteBackend:
                 conn.execute("COMMIT")  # a read has nothing to roll back: COMMIT ends it either way
         finally:
             conn.execute("PRAGMA query_only=OFF")
+
+    def stream(self, sql: str, params: Sequence[Any] = (), *, batch: int = 1000) -> Iterator[tuple]:
+        """The rows of one query, fetched `batch` at a time (see `stream_each`)."""
+        return self.stream_each(sql, [params], batch=batch)
+
+    def stream_each(self, sql: str, each: Iterable[Sequence[Any]], *, batch: int = 1000) -> Iterator[tuple]:
+        """The rows of one query run with each parameter list in turn, fetched `batch` at a time, all from
+        one read snapshot: for exports too large to hold.
+
+        A generator on a connection of its own, opened at the first row and closed after the last (or
+        when the generator is closed or collected), so the read transaction lasts as long as the
+        streaming. Not the thread's connection: a streaming response resumes the generator on whichever
+        thread is free, which may meanwhile run other requests' transactions on its own connection.
+        """
+        conn = self._connect()
+        try:
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("BEGIN")
+            for params in each:
+                cursor = conn.execute(sql, tuple(params))
+                while rows := cursor.fetchmany(batch):
+                    yield from rows
+        finally:
+            conn.close()  # closing ends the read transaction
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -153,6 +185,27 @@ class PostgresBackend:
                 yield _Tx(cursor, translate=True)
         finally:
             conn.rollback()  # nothing was written: ending it with a rollback is the cheapest
+
+    def stream(self, sql: str, params: Sequence[Any] = (), *, batch: int = 1000) -> Iterator[tuple]:
+        """The rows of one query through a server-side cursor (see `stream_each`)."""
+        return self.stream_each(sql, [params], batch=batch)
+
+    def stream_each(self, sql: str, each: Iterable[Sequence[Any]], *, batch: int = 1000) -> Iterator[tuple]:
+        """As SqliteBackend.stream_each: each query through a server-side (named) cursor, `batch` rows a
+        round trip, in one REPEATABLE READ, READ ONLY transaction (one snapshot for them all; a read-only
+        transaction never fails to serialise) on a connection of its own."""
+        sql = _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
+        conn = psycopg.connect(self.url, autocommit=False)
+        try:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            for params in each:
+                with conn.cursor(name="stream") as cursor:
+                    cursor.itersize = batch
+                    cursor.execute(sql, tuple(params))
+                    while rows := cursor.fetchmany(batch):
+                        yield from rows
+        finally:
+            conn.close()  # closing ends the transaction (rolled back: nothing was written)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

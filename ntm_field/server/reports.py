@@ -1,65 +1,58 @@
-"""Daily progress and exports (CSV, XLSX with openpyxl), computed with the domain's indicator function."""
+"""Daily progress and exports (CSV, XLSX with openpyxl), computed with the domain's indicator function.
+
+Exports stream: household documents come from a server-side cursor (`Backend.stream`) one batch at a
+time; a CSV is sent while it is written; an XLSX is written by openpyxl's write-only mode in a child
+process (`export_xlsx`) so that neither its memory nor its CPU is the server's, then sent from a file
+that is already unlinked.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Iterator
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from pathlib import Path
+from typing import BinaryIO
 
 from openpyxl import Workbook
-from openpyxl.cell import Cell
+from openpyxl.cell import WriteOnlyCell
 
 from ntm_field.domain.codes import Check
-from ntm_field.domain.indicators import Tally, tally_household
 from ntm_field.domain.records import Household
 from ntm_field.server import errors, policy
 from ntm_field.server.cells import neutralise
 from ntm_field.server.coverage import coverage_report, scoped_unit
+from ntm_field.server.db import Backend
 from ntm_field.server.policy import Action
 from ntm_field.server.store import Device, ServerStore
 
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Bytes a streamed export sends at a time: past the gzip middleware's 128 KiB, it compresses the chunk
+# in a worker thread (zlib lets go of the GIL) rather than on the event loop.
+CHUNK = 256 * 1024
 
 
 def households_of(store: ServerStore, hamlet_codes: list[str]) -> Iterator[Household]:
     """The current (latest, not deleted) revision of every household of the hamlets."""
-    if not hamlet_codes:
-        return
-    marks = ", ".join("?" * len(hamlet_codes))
-    with store.backend.read() as tx:
-        rows = tx.all(
-            f"SELECT document FROM households WHERE deleted = 0 AND hamlet_code IN ({marks}) ORDER BY hamlet_code, id",
-            hamlet_codes,
-        )
-    for (document,) in rows:
+    return stored_households(store.backend, hamlet_codes)
+
+
+def stored_households(backend: Backend, hamlet_codes: Iterable[str]) -> Iterator[Household]:
+    """`households_of` on a backend alone (an export's child process has no store), streamed from one
+    read snapshot, by hamlet then id.
+
+    One query a hamlet, each served by the (hamlet_code, rev) index and sorting a few hundred rows,
+    rather than one query whose ORDER BY would sort the whole province before its first row.
+    """
+    sql = "SELECT document FROM households WHERE hamlet_code = ? AND deleted = 0 ORDER BY id"
+    for (document,) in backend.stream_each(sql, ([code] for code in hamlet_codes)):
         yield Household.from_document(json.loads(document))
-
-
-def progress(store: ServerStore, hamlet_codes: list[str]) -> list[dict]:
-    """Cumulative figures at the end of each survey day (by the households' `surveyed_on`)."""
-    by_day: dict[date, Tally] = {}
-    for household in households_of(store, hamlet_codes):
-        by_day[household.surveyed_on] = by_day.get(household.surveyed_on, Tally.zero()) + tally_household(household)
-    days, running = [], Tally.zero()
-    for day in sorted(by_day):
-        running = running + by_day[day]
-        entry: dict = {"date": day.isoformat(), "surveyed": running.surveyed}
-        for check in Check:
-            figure = running.figure(check)
-            entry[check.value] = {"covered": figure.covered, "eligible": figure.eligible}
-        days.append(entry)
-    return days
-
-
-def progress_report(store: ServerStore, device: Device, *, unit: str | None, structure: str | None) -> dict:
-    """What `GET /api/v1/progress` answers: the unit and its daily series (the policy's READ_FIGURES)."""
-    rollup, code, hamlets = scoped_unit(store, device, unit=unit, structure=structure)
-    found = rollup.unit(code)
-    return {"unit": {"code": code, "name": found.name, "level": str(found.level)}, "days": progress(store, hamlets)}
 
 
 MEMBER_HEADERS = [
@@ -110,38 +103,55 @@ def coverage_rows(report: dict, *, depth: int = 0) -> Iterator[dict]:
         yield from coverage_rows(child, depth=depth + 1)
 
 
-def to_csv(headers: list[tuple[str, str]], rows: Iterator[dict]) -> bytes:
+def csv_chunks(headers: list[tuple[str, str]], rows: Iterable[dict], *, size: int = CHUNK) -> Iterator[bytes]:
+    """A CSV in chunks of about `size` bytes: the BOM (Excel then reads the diacritics right), the
+    Vietnamese header, then one line a row, every text cell neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    buffer.write("\ufeff")
     writer.writerow([vi for _, vi in headers])
     for row in rows:
         writer.writerow(["" if row[key] is None else neutralise(row[key]) for key, _ in headers])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel reads the diacritics right
+        if buffer.tell() >= size:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
 
 
-def to_xlsx(sheets: list[tuple[str, list[tuple[str, str]], list[dict]]]) -> bytes:
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+def to_csv(headers: list[tuple[str, str]], rows: Iterable[dict]) -> bytes:
+    return b"".join(csv_chunks(headers, rows))
+
+
+Sheet = tuple[str, list[tuple[str, str]], Iterable[dict]]
+
+
+def write_workbook(sheets: list[Sheet], out: str | Path | BinaryIO) -> None:
+    """An XLSX of the sheets (title, headers, rows), in openpyxl's write-only mode: each row goes to
+    the sheet's file as it comes, so memory stays flat however many rows there are."""
+    workbook = Workbook(write_only=True)
     for title, headers, rows in sheets:
         sheet = workbook.create_sheet(title)
-        sheet.append([vi for _, vi in headers])
+        sheet.append([_xlsx_cell(sheet, vi) for _, vi in headers])
+        rates = {key for key, _ in headers if key.endswith("_rate")}
         for row in rows:
-            sheet.append([_xlsx_cell(sheet, row[key]) for key, _ in headers])
-        for column, (key, _) in enumerate(headers, start=1):
-            if key.endswith("_rate"):
-                for cell in sheet.iter_cols(min_col=column, max_col=column, min_row=2):
-                    for c in cell:
-                        c.number_format = "0.00%"
-    out = io.BytesIO()
+            sheet.append([_xlsx_cell(sheet, row[key], percent=key in rates) for key, _ in headers])
     workbook.save(out)
+
+
+def to_xlsx(sheets: list[Sheet]) -> bytes:
+    out = io.BytesIO()
+    write_workbook(sheets, out)
     return out.getvalue()
 
 
-def _xlsx_cell(sheet, value) -> Cell:
+def _xlsx_cell(sheet, value, *, percent: bool = False) -> WriteOnlyCell:
     """A cell of text as text (never a formula, whatever it begins with), other values as they are."""
-    cell = Cell(sheet, value=neutralise(value))
+    cell = WriteOnlyCell(sheet, value=neutralise(value))
     if isinstance(value, str):
         cell.data_type = "s"
+    elif percent:
+        cell.number_format = "0.00%"
     return cell
 
 
@@ -152,8 +162,36 @@ class ExportFile:
     content: bytes
 
 
-def export_file(store: ServerStore, device: Device, *, unit: str | None, format: str, kind: str = "members") -> ExportFile:
-    """The export `GET /api/v1/export` serves and `ntm-field export` writes, audited.
+@dataclass(frozen=True, slots=True)
+class Export:
+    """An export the policy allowed and the audit recorded, not built yet: what the rows are made of."""
+
+    file_name: str
+    media_type: str
+    format: str
+    kind: str
+    hamlets: tuple[str, ...]
+    coverage: tuple[dict, ...]  # one row per unit (hundreds): read in the request, as `/coverage` does
+
+    def sheets(self, backend: Backend) -> list[Sheet]:
+        """The workbook's sheets, the members' rows streamed from `backend`."""
+        return [("Thành viên", MEMBER_HEADERS, self.members(backend)), ("Độ phủ", COVERAGE_HEADERS, self.coverage)]
+
+    def members(self, backend: Backend) -> Iterator[dict]:
+        return member_rows(stored_households(backend, self.hamlets))
+
+
+@dataclass(frozen=True, slots=True)
+class ExportStream:
+    """An export ready to send: its chunks, and its size when it is a finished file."""
+
+    export: Export
+    chunks: Iterator[bytes]
+    size: int | None
+
+
+def plan_export(store: ServerStore, device: Device, *, unit: str | None, format: str, kind: str = "members") -> Export:
+    """Check (policy, unit, parameters) and audit an export; nothing is read of the households yet.
 
     `kind=members`: one row per member; `kind=coverage`: one row per unit down to the hamlets;
     `format=xlsx` ignores `kind` and holds both sheets. Rows carry records and figures only:
@@ -165,17 +203,53 @@ def export_file(store: ServerStore, device: Device, *, unit: str | None, format:
     if kind not in ("members", "coverage"):
         raise errors.Invalid("kind must be members or coverage", field="kind")
     rollup, code, hamlets = scoped_unit(store, device, unit=unit, structure=None, action=Action.EXPORT)
+    coverage: tuple[dict, ...] = ()
+    if format == "xlsx" or kind == "coverage":
+        report = coverage_report(store, device, unit=code, structure=rollup.structure, depth=10)
+        coverage = tuple(coverage_rows(report))
     store.audit(device.id, "export", code, {"format": format, "kind": kind})
     name = f"ntm-{code}-{kind if format == 'csv' else 'export'}.{format}"
+    return Export(name, XLSX if format == "xlsx" else CSV, format, kind, tuple(hamlets), coverage)
 
-    def members() -> list[dict]:
-        return list(member_rows(households_of(store, hamlets)))
 
-    def coverage() -> list[dict]:
-        return list(coverage_rows(coverage_report(store, device, unit=code, structure=rollup.structure, depth=10)))
+def open_export(store: ServerStore, export: Export) -> ExportStream:
+    """Start an export: the work that can fail happens here, before a response has begun.
 
-    if format == "xlsx":
-        sheets = [("Thành viên", MEMBER_HEADERS, members()), ("Độ phủ", COVERAGE_HEADERS, coverage())]
-        return ExportFile(name, XLSX, to_xlsx(sheets))
-    headers, rows = (MEMBER_HEADERS, members()) if kind == "members" else (COVERAGE_HEADERS, coverage())
-    return ExportFile(name, CSV, to_csv(headers, iter(rows)))
+    A CSV's first chunk is made at once (the read transaction opens), the rest as it is sent. An XLSX
+    is built whole by a child process in a private folder (0700) and opened; the folder is removed
+    before the first byte goes out, so nothing of it is left on disk whatever becomes of the download.
+    """
+    if export.format == "csv":
+        if export.kind == "members":
+            chunks = csv_chunks(MEMBER_HEADERS, export.members(store.backend))
+        else:
+            chunks = csv_chunks(COVERAGE_HEADERS, export.coverage)
+        first = next(chunks)
+        return ExportStream(export, _chained(first, chunks), None)
+    from ntm_field.server import export_xlsx  # the child process's side imports this module
+
+    folder = Path(tempfile.mkdtemp(prefix="ntm-export-"))
+    try:
+        path = export_xlsx.build(store.backend.url, export, folder)
+        file = path.open("rb")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return ExportStream(export, _file_chunks(file), os.fstat(file.fileno()).st_size)
+
+
+def _chained(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+def _file_chunks(file: BinaryIO) -> Iterator[bytes]:
+    with file:
+        while chunk := file.read(CHUNK):
+            yield chunk
+
+
+def export_file(store: ServerStore, device: Device, *, unit: str | None, format: str, kind: str = "members") -> ExportFile:
+    """The export `GET /api/v1/export` serves, whole in memory (`ntm-field export`, the dashboard's
+    download button), made and audited the same way."""
+    export = plan_export(store, device, unit=unit, format=format, kind=kind)
+    return ExportFile(export.file_name, export.media_type, b"".join(open_export(store, export).chunks))
