@@ -65,7 +65,7 @@ FULL = {"ingest": 25_600, "devices": 2_000, "cycles": 3, "window": 180.0}
 QUICK = {"ingest": 3_200, "devices": 100, "cycles": 2, "window": 10.0}
 PHONE_TIMEOUT = httpx.Timeout(30.0, connect=10.0)  # the app's Transport: 10 s to connect, 30 s to read
 PAST = 30_000.0  # ms: a request slower than the phone's read timeout
-ATTEMPTS, BACKOFF_BASE, BACKOFF_CAP = 6, 1.0, 60.0  # the sync engine's Policy
+ATTEMPTS, BACKOFF_BASE, BACKOFF_CAP, MAX_WAIT = 6, 1.0, 60.0, 120.0  # the sync engine's Policy
 PROVINCE = "70"
 RAISED = {"NTM_REQUESTS_PER_MINUTE": "1000000", "NTM_ENROLMENTS_PER_MINUTE": "1000000"}
 
@@ -101,7 +101,8 @@ def ingest_rows(households: int, progress: Callable[[str], None]) -> list[Measur
             finally:
                 database[1]()
             result = runs[workers, devices]
-            progress(f"  {result.rate:,.0f} households/s, p50 {result.p(50):.0f} ms, p99 {result.p(99):.0f} ms")
+            progress(f"  {result.rate:,.0f} households/s, p50 {result.p(50):.0f} ms, p99 {result.p(99):.0f} ms, "
+                     f"{result.pushes.busy} answers 503")  # fmt: skip
     shown = {w: _workers_shown(w) for w in (1, 2)}
     name = "PostgreSQL ingest, batches of 50, limits raised"
     measures = []
@@ -331,14 +332,22 @@ class Client:
                 return reply
             if attempt == ATTEMPTS - 1:
                 return None
+            retry_after = _seconds(reply.headers.get("Retry-After")) if reply is not None else 0.0
+            if retry_after > MAX_WAIT:
+                return None  # the engine ends the cycle; what is queued stays queued
             ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
-            delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
-            retry_after = reply.headers.get("Retry-After", "") if reply is not None else ""
-            await asyncio.sleep(max(delay, float(retry_after) if retry_after.isdigit() else 0.0))
+            await asyncio.sleep(max(ceiling / 2 + rng.uniform(0, ceiling / 2), retry_after))
         return None
 
     async def close(self) -> None:
         await self.http.aclose()
+
+
+def _seconds(value: str | None) -> float:
+    try:
+        return max(0.0, float(value or 0))
+    except ValueError:
+        return 0.0
 
 
 async def enrol(client: Client, codes: list[str], *, parallel: int = 32) -> list[str]:
@@ -420,8 +429,12 @@ async def _ingest(base: str, codes: list[str], warm: list[bytes], bodies: list[l
     try:
         tokens = await enrol(client, codes)
 
+        rng = random.Random(21)
+
         async def push(kind: str, token: str, body: bytes) -> None:
-            reply = await client.call(kind, "POST", "/api/v1/sync/push", token=token, content=body, headers=dict(GZIP_JSON))
+            # a 503 (admission) is waited out as the engine does: the rate counts the waits
+            reply = await client.retrying(kind, "POST", "/api/v1/sync/push", rng=rng, token=token, content=body,
+                                          headers=dict(GZIP_JSON))  # fmt: skip
             if reply is None or reply.status_code != 200:
                 raise RuntimeError(f"push answered {None if reply is None else reply.status_code}")
 
@@ -613,6 +626,7 @@ async def _province(server: Server, url: str, codes: list[str], homes: list[str]
     monitor = Monitor(server, url)
     await monitor.start()
     client_cpu = _own_cpu()
+    load_before = os.getloadavg()[0]
     stop = asyncio.Event()
     t0 = time.perf_counter() + 0.5
     period = window / cycles
@@ -621,6 +635,8 @@ async def _province(server: Server, url: str, codes: list[str], homes: list[str]
     await asyncio.gather(*(_phone(client, phone, sizes[n], t0, phone.rng.uniform(0, period), period, stored, rejected)
                            for n, phone in enumerate(phones)))  # fmt: skip
     burst = time.perf_counter() - t0
+    progress(f"  burst over in {burst:.0f} s; load average of this machine {os.getloadavg()[0]:.1f} "
+             f"(at its start {load_before:.1f}): other work on it shares the 2 cores")  # fmt: skip
     stop.set()
     await dashboard
     export = await exporter
