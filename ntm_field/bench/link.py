@@ -1,4 +1,4 @@
-"""An emulated network link: a TCP proxy on 127.0.0.1 with delay, bandwidth caps and faults.
+"""An emulated network link: a TCP proxy on 127.0.0.1 with delay, jitter, loss, bandwidth caps and faults.
 
 Tests put a `LinkProxy` between the sync client and a real server to cut, reset or
 stall a connection at a chosen byte offset; the benchmark puts one in front of the
@@ -9,6 +9,33 @@ Each connection is pumped by four threads, a reader and a writer per direction. 
 reader stamps every chunk with the moment the emulated link would deliver it and
 queues it; the writer sleeps until then and sends. Many chunks are in flight at once,
 so a long RTT delays bytes without cutting throughput to one chunk per round trip.
+
+The model of a link (`LinkProfile`), per direction, for the bytes a reader has just read:
+
+- **Bandwidth**: bytes are serialised onto the link one after the other at `up_bps` /
+  `down_bps`; every connection through one proxy shares them, as a phone's connections
+  share its radio.
+- **Delay and jitter**: the stream is cut into TCP packets of `MSS` bytes (packet k holds
+  bytes k·MSS … (k+1)·MSS − 1 of the direction's stream, whatever the chunks the reader
+  happened to get); each packet travels rtt/2 plus a uniform draw in ±`jitter` (never below
+  zero). TCP hands bytes over in order, so a chunk is delivered once its slowest packet has
+  arrived, and never before the chunk ahead of it.
+- **Loss**: each packet is lost with probability `loss`, and so is each retransmission.
+  The first retransmission comes one RTT late when at least three more packets of the same
+  write follow it (fast retransmit on three duplicate ACKs, RFC 5681), else after a tail
+  loss probe, 2 RTT (RFC 8985); each further one after a retransmission timeout,
+  max(200 ms, RTT + 4·jitter) (RFC 6298 with Linux's floor), doubling each time.
+- **Connection set-up**: a new connection's first bytes cannot leave the client before
+  `setup_rtts` round trips: 1 for TCP's handshake, 2 with TLS 1.3 on top (`TCP_TLS13`).
+  A kept-alive connection pays them once.
+- **Seeded**: jitter and loss are drawn from a `random.Random` per direction seeded by
+  `seed`, one packet after another in stream order, so the same bytes through the same
+  profile meet the same delays and losses on every run.
+
+Not modelled: congestion control (a loss does not shrink the window, which favours large
+requests over many small ones less than a real link would), lost ACKs, loss or jitter during
+the handshake, the handshake's own bytes (a TLS certificate chain is a few KB down), and
+packet reordering beyond what in-order delivery hides.
 """
 
 from __future__ import annotations
@@ -25,6 +52,12 @@ from types import TracebackType
 from typing import Self
 
 _CHUNK = 16 * 1024
+MSS = 1448
+"""TCP payload bytes per packet: a 1,500-byte MTU less the IP and TCP headers and the timestamp option."""
+TCP_TLS13 = 2
+"""Round trips before a new HTTPS connection carries its first request: TCP's handshake, then TLS 1.3's."""
+_RTO_MIN = 0.2  # Linux's floor on the retransmission timeout
+_FAST_RETRANSMIT_AFTER = 3  # packets that must follow a lost one for three duplicate ACKs
 # Every blocking call wakes at least this often, so stop() and a dying connection are noticed.
 _POLL = 0.1
 # Chunks queued per direction and connection: bounds memory, and a fast sender waits
@@ -43,26 +76,45 @@ _InFlight = queue.Queue[tuple[float, bytes | str]]
 
 @dataclass(frozen=True)
 class LinkProfile:
-    """An emulated link: one-way delay and a bandwidth cap per direction (None = unlimited)."""
+    """An emulated link (see the module's docstring for the model); the defaults change nothing."""
 
     rtt: float = 0.0
     """Round-trip time in seconds; each direction delays every byte by rtt/2."""
     up_bps: float | None = None
-    """Client→server bits per second."""
+    """Client→server bits per second (None = unlimited)."""
     down_bps: float | None = None
-    """Server→client bits per second."""
+    """Server→client bits per second (None = unlimited)."""
+    jitter: float = 0.0
+    """Seconds by which each packet's one-way delay varies, uniformly within ±jitter."""
+    loss: float = 0.0
+    """Probability that a packet (or a retransmission of it) is lost, within [0, 1)."""
+    setup_rtts: int = 0
+    """Round trips a new connection pays before its first byte: 1 = TCP, 2 = TCP + TLS 1.3."""
+    seed: int = 0
+    """Seeds the draws of jitter and loss."""
 
     def __post_init__(self) -> None:
-        if self.rtt < 0:
-            raise ValueError(f"rtt must be >= 0, got {self.rtt}")
+        if self.rtt < 0 or self.jitter < 0:
+            raise ValueError(f"rtt and jitter must be >= 0, got {self.rtt} and {self.jitter}")
         for name in ("up_bps", "down_bps"):
             bps = getattr(self, name)
             if bps is not None and bps <= 0:
                 raise ValueError(f"{name} must be > 0 or None, got {bps}")
+        if not 0.0 <= self.loss < 1.0:
+            raise ValueError(f"loss must be within [0, 1), got {self.loss}")
+        if self.setup_rtts < 0:
+            raise ValueError(f"setup_rtts must be >= 0, got {self.setup_rtts}")
+
+    @property
+    def rto(self) -> float:
+        """The retransmission timeout: RFC 6298's SRTT + 4·RTTVAR, at least Linux's 200 ms."""
+        return max(_RTO_MIN, self.rtt + 4 * self.jitter)
 
 
-RURAL_4G = LinkProfile(rtt=0.150, up_bps=1_000_000, down_bps=4_000_000)
-WEAK_3G = LinkProfile(rtt=0.400, up_bps=256_000, down_bps=1_000_000)
+# Mobile links of rural Bình Phước as the sync sees them: HTTPS (TCP + TLS 1.3 set-up), a few
+# tens of ms of jitter, about 1 % loss on 4G and 2 % on a weak 3G cell.
+RURAL_4G = LinkProfile(rtt=0.150, up_bps=1_000_000, down_bps=4_000_000, jitter=0.030, loss=0.01, setup_rtts=TCP_TLS13)
+WEAK_3G = LinkProfile(rtt=0.400, up_bps=256_000, down_bps=1_000_000, jitter=0.100, loss=0.02, setup_rtts=TCP_TLS13)
 
 
 @dataclass(frozen=True)
@@ -149,8 +201,8 @@ class LinkProxy:
         self.target: tuple[str, int] = (target_host, target_port)
         self.profile = profile
         self._faults = faults
-        self._up = _Link(profile.rtt / 2, profile.up_bps)
-        self._down = _Link(profile.rtt / 2, profile.down_bps)
+        self._up = LinkDirection(profile, "up")
+        self._down = LinkDirection(profile, "down")
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(("bytes_up", "bytes_down", "connections", "faults_injected"), 0)
         self._connections: set[_Connection] = set()
@@ -227,6 +279,11 @@ class LinkProxy:
         """Faults other than "pass" that actually struck."""
         return self._count_of("faults_injected")
 
+    @property
+    def packets_lost(self) -> int:
+        """Emulated packets lost so far, both directions (never reset: the draws go on where they were)."""
+        return self._up.packets_lost + self._down.packets_lost
+
     def reset_counters(self) -> None:
         """Set every counter back to zero."""
         with self._lock:
@@ -265,25 +322,77 @@ class LinkProxy:
             self._connections.discard(connection)
 
 
-class _Link:
-    """One direction of the emulated link: when would bytes read now reach the other end?"""
+class LinkDirection:
+    """One direction of the emulated link: when would bytes read now reach the other end?
 
-    def __init__(self, delay: float, bps: float | None):
-        self._delay = delay
-        self._bps = bps
+    Public so that a test can replay its draws: the same profile, direction and sizes give
+    the same answers.
+    """
+
+    def __init__(self, profile: LinkProfile, direction: str):
+        self.profile = profile
+        self._delay = profile.rtt / 2
+        self._random = random.Random(f"{profile.seed}:{direction}")
         self._free_at = 0.0
+        self._sent = 0  # bytes of this direction's stream so far
+        self._packet = (-1, 0.0, 0)  # the last packet drawn (index, jitter, times lost): a chunk may end inside it
+        self._lost = 0
         self._lock = threading.Lock()
+        self._idle = not (profile.rtt or profile.up_bps or profile.down_bps or profile.jitter or profile.loss)
+        self._bps = profile.up_bps if direction == "up" else profile.down_bps
 
-    def deliver_at(self, nbytes: int) -> float:
-        """The monotonic time at which `nbytes` read now are delivered; 0.0 means at once."""
-        if not self._delay and self._bps is None:
+    @property
+    def packets_lost(self) -> int:
+        """Packets and retransmissions lost so far."""
+        with self._lock:
+            return self._lost
+
+    def deliver_at(self, nbytes: int, *, now: float | None = None, start: float = 0.0) -> float:
+        """The monotonic time at which `nbytes` read at `now` are delivered, not sent before `start`.
+
+        0.0 means at once (a link that changes nothing).
+        """
+        now = time.monotonic() if now is None else now
+        if self._idle and start <= now:
             return 0.0
-        now = time.monotonic()
         with self._lock:
             # bytes queue behind those still being serialised onto the link, then travel
-            ready = max(now, self._free_at)
-            self._free_at = ready + (nbytes * 8 / self._bps if self._bps else 0.0)
-            return self._free_at + self._delay
+            ready = max(now, start, self._free_at)
+            seconds_per_byte = 8 / self._bps if self._bps else 0.0
+            self._free_at = ready + nbytes * seconds_per_byte
+            first, end = self._sent, self._sent + nbytes
+            if not nbytes:  # a marker (end of stream, fault): after the bytes ahead of it, which the writer sees to
+                return self._free_at + self._delay
+            packets = range(first // MSS, (end - 1) // MSS + 1)
+            due = 0.0
+            for index in packets:
+                jitter, losses = self._draw(index)
+                through = min(end, (index + 1) * MSS) - first  # bytes of this chunk up to the packet's end
+                followers = packets[-1] - index
+                arrival = ready + through * seconds_per_byte + max(0.0, self._delay + jitter)
+                due = max(due, arrival + self._recovery(losses, followers))
+            self._sent = end
+            return due
+
+    def _draw(self, index: int) -> tuple[float, int]:
+        """Packet `index`'s jitter and the times it is lost, drawn once, in stream order."""
+        if self._packet[0] != index:
+            profile = self.profile
+            jitter = self._random.uniform(-profile.jitter, profile.jitter) if profile.jitter else 0.0
+            losses = 0
+            while profile.loss and self._random.random() < profile.loss:
+                losses += 1
+            self._lost += losses
+            self._packet = (index, jitter, losses)
+        return self._packet[1], self._packet[2]
+
+    def _recovery(self, losses: int, followers: int) -> float:
+        """Seconds a packet lost `losses` times arrives late."""
+        if not losses:
+            return 0.0
+        rtt = self.profile.rtt
+        first = rtt if followers >= _FAST_RETRANSMIT_AFTER else 2 * rtt
+        return first + sum(self.profile.rto * 2**n for n in range(losses - 1))
 
 
 class _Connection:
@@ -294,6 +403,8 @@ class _Connection:
         self.client = client
         self.server: socket.socket | None = None
         self.done = threading.Event()
+        # the client's first bytes leave once the TCP (and TLS) handshakes are done
+        self.sending_from = time.monotonic() + proxy.profile.setup_rtts * proxy.profile.rtt
         self._in_flight: list[_InFlight] = []
         self._lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name=f"link-{proxy.port}-connection", daemon=True)
@@ -361,7 +472,7 @@ class _Connection:
         for pump in pumps:
             pump.join()  # bounded: every pump exits within _POLL of `done`
 
-    def _read(self, src: socket.socket, in_flight: _InFlight, link: _Link, fault_at: int | None) -> None:
+    def _read(self, src: socket.socket, in_flight: _InFlight, link: LinkDirection, fault_at: int | None) -> None:
         """Read chunks, stamp each with its delivery time, queue them; cut the stream at the fault's offset."""
         read = 0
         while not self.done.is_set():
@@ -373,17 +484,17 @@ class _Connection:
                 self.abort()
                 return
             if not data:
-                self._put(in_flight, (link.deliver_at(0), _EOF))
+                self._put(in_flight, (link.deliver_at(0, start=self.sending_from), _EOF))
                 return
             if fault_at is not None and read + len(data) > fault_at:
                 # the rest stays unread in the kernel, as behind a link that went dead
                 head = data[: fault_at - read]
                 if head:
-                    self._put(in_flight, (link.deliver_at(len(head)), head))
-                self._put(in_flight, (link.deliver_at(0), _FAULT))
+                    self._put(in_flight, (link.deliver_at(len(head), start=self.sending_from), head))
+                self._put(in_flight, (link.deliver_at(0, start=self.sending_from), _FAULT))
                 return
             read += len(data)
-            if not self._put(in_flight, (link.deliver_at(len(data)), data)):
+            if not self._put(in_flight, (link.deliver_at(len(data), start=self.sending_from), data)):
                 return
 
     def _write(self, dst: socket.socket, in_flight: _InFlight, direction: str, fault: Fault) -> None:

@@ -12,7 +12,16 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from ntm_field.bench.link import Fault, FaultSchedule, LinkProfile, LinkProxy
+from ntm_field.bench.link import (
+    MSS,
+    TCP_TLS13,
+    WEAK_3G,
+    Fault,
+    FaultSchedule,
+    LinkDirection,
+    LinkProfile,
+    LinkProxy,
+)
 
 PAYLOAD = os.urandom(100_000)
 KIB_64 = 64 * 1024
@@ -315,3 +324,87 @@ def test_stop_returns_promptly_with_idle_connections_open(target):
         sock.close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", proxy.port), timeout=TIMEOUT)
+
+
+def timed_get(client: http.client.HTTPConnection) -> float:
+    started = time.monotonic()
+    client.request("GET", "/")
+    assert client.getresponse().read() == b"hello"
+    return time.monotonic() - started
+
+
+def test_set_up_round_trips_are_charged_once_per_connection(http_server):
+    profile = LinkProfile(rtt=0.1, setup_rtts=TCP_TLS13)
+    with LinkProxy(*http_server.server_address[:2], profile=profile) as proxy:
+        for _ in range(2):  # each new connection pays TCP + TLS 1.3 (2 RTT) before its request's RTT
+            client = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=TIMEOUT)
+            assert 0.3 <= timed_get(client) < 0.55
+            assert 0.1 <= timed_get(client) < 0.25  # kept alive: one RTT
+            client.close()
+        assert proxy.connections == 2
+
+
+def replay(profile: LinkProfile, sizes: list[int], direction: str = "up") -> tuple[list[float], int]:
+    """Due times (relative to when each chunk was read) of chunks read one second apart, and packets lost."""
+    link = LinkDirection(profile, direction)
+    dues = [link.deliver_at(size, now=1000.0 + n) - (1000.0 + n) for n, size in enumerate(sizes)]
+    return dues, link.packets_lost
+
+
+def test_jitter_and_loss_are_the_same_for_a_seed_and_differ_between_seeds():
+    profile = LinkProfile(rtt=0.1, jitter=0.03, loss=0.05, seed=11)
+    sizes = [700, 5000, 14_000, 90, 3 * MSS] * 40
+    assert replay(profile, sizes) == replay(profile, sizes)
+    assert replay(profile, sizes)[1] > 0
+    assert replay(profile, sizes) != replay(LinkProfile(rtt=0.1, jitter=0.03, loss=0.05, seed=12), sizes)
+    assert replay(profile, sizes) != replay(profile, sizes, "down")  # each direction draws on its own
+
+
+def test_losses_follow_the_bytes_whatever_the_chunks():
+    profile = LinkProfile(rtt=0.1, loss=0.05, seed=4)
+    total = 200 * MSS
+    whole = replay(profile, [total])[1]
+    assert whole > 0
+    assert replay(profile, [1000] * (total // 1000) + [total % 1000])[1] == whole
+    assert replay(profile, [MSS // 2] * 400)[1] == whole
+
+
+def test_jitter_stays_within_its_bound_and_varies():
+    dues, lost = replay(LinkProfile(rtt=0.1, jitter=0.03, seed=1), [MSS] * 300)  # a packet per chunk
+    assert lost == 0
+    assert all(0.02 - 1e-9 <= due <= 0.08 + 1e-9 for due in dues)
+    assert max(dues) - min(dues) > 0.05
+    # a jitter larger than the one-way delay never delivers before the bytes were read
+    assert all(due >= 0 for due in replay(LinkProfile(rtt=0.02, jitter=0.05, seed=1), [MSS] * 300)[0])
+
+
+def test_a_lost_packet_arrives_one_recovery_late():
+    rtt, rto = 0.1, 0.2  # the RTO is at its 200 ms floor: 0.1 + 4 × 0
+    # a packet alone in its write: a tail loss probe (2 RTT), then RTO, 2 RTO, … for each lost retransmission
+    late = {0: 0.0, **{n: 2 * rtt + (2 ** (n - 1) - 1) * rto for n in range(1, 10)}}  # times lost → seconds late
+    dues, lost = replay(LinkProfile(rtt=rtt, loss=0.3, seed=2), [MSS] * 400)  # a packet per write
+    times_lost = [next(n for n, seconds in late.items() if abs(due - rtt / 2 - seconds) < 1e-9) for due in dues]
+    assert lost == sum(times_lost)
+    assert {1, 2, 3} <= set(times_lost)
+    # with three packets or more behind it in the same write, the first retransmission comes one RTT late
+    dues, _ = replay(LinkProfile(rtt=rtt, loss=0.3, seed=2), [4 * MSS] * 200)
+    assert any(abs(due - rtt / 2 - rtt) < 1e-9 for due in dues)
+
+
+def test_loss_and_jitter_through_the_proxy_keep_the_stream_whole(target):
+    server = target(echo)
+    profile = LinkProfile(rtt=0.02, jitter=0.02, loss=0.05, seed=3)
+    expected_lost = replay(profile, [len(PAYLOAD)])[1] + replay(profile, [len(PAYLOAD)], "down")[1]
+    assert expected_lost > 0
+    with LinkProxy("127.0.0.1", server.port, profile=profile) as proxy, connect(proxy) as sock:
+        sock.sendall(PAYLOAD)
+        sock.shutdown(socket.SHUT_WR)
+        assert recv_until_eof(sock) == PAYLOAD
+        assert proxy.packets_lost == expected_lost
+
+
+def test_link_profiles_refuse_impossible_values():
+    for bad in ({"loss": 1.0}, {"loss": -0.1}, {"jitter": -0.01}, {"setup_rtts": -1}, {"rtt": -1}, {"up_bps": 0}):
+        with pytest.raises(ValueError):
+            LinkProfile(**bad)
+    assert WEAK_3G.setup_rtts == TCP_TLS13 and WEAK_3G.loss > 0 and WEAK_3G.jitter > 0
