@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -19,6 +22,13 @@ import uvicorn
 
 from ntm_field.server.admin import open_store
 from ntm_field.server.app import Hooks, Settings, create_app
+from tests.server.conftest import (
+    RunningServer,
+    _free_port,
+    prepare_database,
+    stop_server,
+)
+from tests.server.test_http import change, household, push
 
 
 def main() -> None:
@@ -36,12 +46,34 @@ def main() -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def start_gate_server(db: str, port: int, hold: Path, held: Path, env: dict[str, str]) -> subprocess.Popen:
+class Gate:
+    """The two files of a gate server: HOLD (pushes wait while it exists) and HELD (one did)."""
+
+    def __init__(self, folder: Path):
+        self.hold, self.held = folder / "hold", folder / "held"
+
+    def close(self) -> None:
+        """Pushes from now on reply as soon as they commit; a waiting one goes on."""
+        self.hold.unlink(missing_ok=True)
+
+    def hold_next(self) -> None:
+        self.held.unlink(missing_ok=True)
+        self.hold.touch()
+
+    def wait_held(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.held.exists():
+            if time.monotonic() > deadline:
+                raise AssertionError("no push reached the gate")
+            time.sleep(0.01)
+
+
+def start_gate_server(db: str, port: int, gate: Gate, env: dict[str, str]) -> subprocess.Popen:
     """The gate server as a process of its own (stop it with conftest.stop_server), once it answers."""
     root = Path(__file__).resolve().parents[2]
     environment = {k: v for k, v in os.environ.items() if k != "DISPLAY"} | env
-    process = subprocess.Popen([sys.executable, "-m", "tests.server.gate_server", db, str(port), str(hold), str(held)],
-                               cwd=root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    command = [sys.executable, "-m", "tests.server.gate_server", db, str(port), str(gate.hold), str(gate.held)]
+    process = subprocess.Popen(command, cwd=root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -54,6 +86,36 @@ def start_gate_server(db: str, port: int, hold: Path, held: Path, env: dict[str,
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("gate server did not answer within 30 s")
+
+
+WAIT = 2  # NTM_ADMISSION_WAIT of these servers, seconds
+RETRY_AFTER = 4  # NTM_BUSY_RETRY_AFTER: answered as 2–6 s
+
+
+@contextmanager
+def gated_server(database_url: str, folder: Path) -> Iterator[tuple[RunningServer, Gate]]:
+    """A server with units loaded, one sync slot, a wait of WAIT s and a Retry-After of RETRY_AFTER ± 50 %,
+    whose pushes wait at a gate while it is held."""
+    gate = Gate(folder)
+    env = {"NTM_SYNC_SLOTS": "1", "NTM_ADMISSION_WAIT": str(WAIT), "NTM_BUSY_RETRY_AFTER": str(RETRY_AFTER)}
+    port = _free_port()
+    process = start_gate_server(prepare_database(database_url), port, gate, env)
+    try:
+        yield RunningServer(url=f"http://127.0.0.1:{port}", db=database_url, process=process), gate
+    finally:
+        gate.close()
+        stop_server(process)
+
+
+def hold_the_sync_slot(server: RunningServer, gate: Gate, token: str) -> tuple[threading.Thread, dict, list]:
+    """Start a push that commits and then waits at the gate, holding the only sync slot; returns once it does."""
+    gate.hold_next()
+    first = change(household("25216-01"))
+    replies: list = []
+    thread = threading.Thread(target=lambda: replies.append(push(server, token, [first])))
+    thread.start()
+    gate.wait_held()
+    return thread, first, replies
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import asyncio
 import gzip
 import json
 import socket
-import threading
 import time
 
 import anyio.to_thread
@@ -20,37 +19,28 @@ from starlette.testclient import TestClient
 from ntm_field.server.admission import lane_of
 from ntm_field.server.app import create_app
 from ntm_field.server.settings import DASHBOARD_THREADS, Settings, SettingsError
-from tests.server.conftest import ENGINES, RunningServer, _free_port, ntm, prepare_database, stop_server
-from tests.server.gate_server import start_gate_server
-from tests.server.test_http import assert_error, auth, change, coverage, household, pull_page, push
-
-WAIT = 2  # NTM_ADMISSION_WAIT of these servers, seconds
-RETRY_AFTER = 4  # NTM_BUSY_RETRY_AFTER: answered as 2–6 s
+from tests.server.conftest import (
+    ENGINES,
+    _free_port,
+    ntm,
+    prepare_database,
+    stop_server,
+)
+from tests.server.gate_server import RETRY_AFTER, WAIT, gated_server, hold_the_sync_slot
+from tests.server.test_http import (
+    assert_error,
+    change,
+    coverage,
+    household,
+    pull_page,
+    push,
+)
 
 
 @pytest.fixture
 def gated(database_url, tmp_path):
-    """A server with one sync slot whose pushes wait at a gate (tests/server/gate_server.py) while HOLD exists."""
-    hold, held = tmp_path / "hold", tmp_path / "held"
-    env = {"NTM_SYNC_SLOTS": "1", "NTM_ADMISSION_WAIT": str(WAIT), "NTM_BUSY_RETRY_AFTER": str(RETRY_AFTER)}
-    port = _free_port()
-    process = start_gate_server(prepare_database(database_url), port, hold, held, env)
-    yield RunningServer(url=f"http://127.0.0.1:{port}", db=database_url, process=process), hold, held
-    stop_server(process)
-
-
-def hold_the_sync_slot(server: RunningServer, hold, held, token: str) -> tuple[threading.Thread, dict, list]:
-    """Start a push that commits and then waits at the gate, holding the only sync slot; returns once it does."""
-    hold.touch()
-    first = change(household("25216-01"))
-    replies: list = []
-    thread = threading.Thread(target=lambda: replies.append(push(server, token, [first])))
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not held.exists():
-        assert time.monotonic() < deadline, "the first push never reached the gate"
-        time.sleep(0.01)
-    return thread, first, replies
+    with gated_server(database_url, tmp_path) as running:
+        yield running
 
 
 def test_lanes_of_paths():
@@ -62,11 +52,11 @@ def test_lanes_of_paths():
 
 @ENGINES
 def test_a_saturated_server_answers_503_with_retry_after_within_the_wait_and_stores_nothing(gated):
-    server, hold, held = gated
+    server, gate = gated
     first_token = server.enrol("surveyor", "25216")["token"]
     second_token = server.enrol("surveyor", "25216")["token"]
     officer = server.enrol("officer", "25216")["token"]
-    thread, first, replies = hold_the_sync_slot(server, hold, held, first_token)
+    thread, first, replies = hold_the_sync_slot(server, gate, first_token)
     try:
         # reads and health have their own allowance: answered at once while the push holds its slot
         started = time.monotonic()
@@ -85,7 +75,7 @@ def test_a_saturated_server_answers_503_with_retry_after_within_the_wait_and_sto
         assert WAIT - 0.1 <= waited < WAIT + 5 < 30  # it waited its turn, then answered long before a phone's timeout
         assert_error(pull_page(server, second_token), 503, "overloaded")  # pulls share the sync lane
     finally:
-        hold.unlink()
+        gate.close()
         thread.join(timeout=30)
     assert replies[0].status_code == 200 and replies[0].json()["results"][0]["status"] == "applied"
 
@@ -157,8 +147,8 @@ def test_capacity_settings_that_would_starve_health_or_outwait_a_phone_are_refus
     assert Settings.from_env({"NTM_THREADS": "9", "NTM_SYNC_SLOTS": "6", "NTM_READ_SLOTS": "1"}).threads == 9
     result = ntm("server", "--port", "1", env={"NTM_SYNC_SLOTS": "40"})
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines() == [
+    assert result.stderr.strip().splitlines() == [(
         "ntm-field: NTM_SYNC_SLOTS + NTM_READ_SLOTS + NTM_EXPORT_SLOTS (45) must be below NTM_THREADS (12): "
-        "a health check needs a thread of its own"]  # fmt: skip
+        "a health check needs a thread of its own")]  # fmt: skip
     result = ntm("server", "--port", "1", "--workers", "0")
     assert result.returncode == 1 and result.stderr.strip() == "ntm-field: --workers must be at least 1"
