@@ -51,6 +51,23 @@ def build(database_url: str, export: Export, folder: Path) -> Path:
     return out
 
 
+def read_back(content: bytes) -> tuple[int, dict[str, dict]]:
+    """An XLSX export opened again with openpyxl (read-only: a row at a time): its number of member rows,
+    and its coverage rows by unit code, keyed by the Vietnamese headers (the benchmark checks them)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(content), read_only=True)
+    try:
+        members = sum(1 for _ in book["Thành viên"].iter_rows(min_row=2, values_only=True))
+        rows = book["Độ phủ"].iter_rows(values_only=True)
+        header = next(rows)
+        return members, {row[0]: dict(zip(header, row)) for row in rows}
+    finally:
+        book.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     from ntm_field.server.db import open_backend
 

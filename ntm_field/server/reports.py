@@ -1,4 +1,4 @@
-"""Daily progress and exports (CSV, XLSX with openpyxl), computed with the domain's indicator function.
+"""Exports (CSV, XLSX with openpyxl) of the members and the coverage figures of a unit.
 
 Exports stream: household documents come from a server-side cursor (`Backend.stream`) one batch at a
 time; a CSV is sent while it is written; an XLSX is written by openpyxl's write-only mode in a child
@@ -226,7 +226,8 @@ def open_export(store: ServerStore, export: Export) -> ExportStream:
             chunks = csv_chunks(COVERAGE_HEADERS, export.coverage)
         first = next(chunks)
         return ExportStream(export, _chained(first, chunks), None)
-    from ntm_field.server import export_xlsx  # the child process's side imports this module
+    # imported here: export_xlsx imports this module (the child process's side)
+    from ntm_field.server import export_xlsx
 
     folder = Path(tempfile.mkdtemp(prefix="ntm-export-"))
     try:
