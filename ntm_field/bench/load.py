@@ -41,6 +41,7 @@ import json
 import os
 import random
 import resource
+import ssl
 import subprocess
 import sys
 import time
@@ -275,24 +276,33 @@ def _percentile(values: list[float], percent: float) -> float:
 
 
 class Client:
-    """One shared httpx client for every simulated phone (a phone's requests carry its own token); the
-    transport's request hook counts what went on the wire, apart from the tallies."""
+    """The bench's HTTP side: a session of one connection per simulated phone (as the app's Transport:
+    `pool_maxsize=1`; one shared pool of thousands of connections costs the client a scan of them all per
+    request), a shared one for enrolments; every request tallied by kind, and counted once more by the
+    sessions' request hook, apart from the tallies."""
 
     def __init__(self, base: str):
         self.wire = 0
         self.tallies: dict[str, Tally] = {}
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+        self._base = base
+        self._tls = ssl.create_default_context()  # one for all sessions (httpx would load one per client)
+        self._sessions: list[httpx.AsyncClient] = []
+        self.http = self.session(connections=64)
 
+    def session(self, *, connections: int = 1) -> httpx.AsyncClient:
         async def count(_request: httpx.Request) -> None:
             self.wire += 1
 
-        self.http = httpx.AsyncClient(base_url=base, limits=limits, timeout=PHONE_TIMEOUT, trust_env=False,
-                                      event_hooks={"request": [count]})  # fmt: skip
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        session = httpx.AsyncClient(base_url=self._base, limits=limits, timeout=PHONE_TIMEOUT, trust_env=False,
+                                    verify=self._tls, event_hooks={"request": [count]})  # fmt: skip
+        self._sessions.append(session)
+        return session
 
     def tally(self, kind: str) -> Tally:
         return self.tallies.setdefault(kind, Tally())
 
-    async def call(self, kind: str, method: str, path: str, *, token: str | None = None,
+    async def call(self, kind: str, method: str, path: str, *, token: str | None = None, via: httpx.AsyncClient | None = None,
                    timeout: httpx.Timeout = PHONE_TIMEOUT, **options) -> httpx.Response | None:  # fmt: skip
         """One request; None when it got no answer (timeout, connection lost)."""
         tally = self.tally(kind)
@@ -302,7 +312,7 @@ class Client:
         tally.sent += 1
         start = time.perf_counter()
         try:
-            reply = await self.http.request(method, path, headers=headers, timeout=timeout, **options)
+            reply = await (via or self.http).request(method, path, headers=headers, timeout=timeout, **options)
         except httpx.TimeoutException:
             tally.errors += 1
             tally.past += 1
@@ -339,8 +349,11 @@ class Client:
             await asyncio.sleep(max(ceiling / 2 + rng.uniform(0, ceiling / 2), retry_after))
         return None
 
-    async def close(self) -> None:
-        await self.http.aclose()
+    async def close(self, session: httpx.AsyncClient | None = None) -> None:
+        """Close one session, or every session still open."""
+        for open_session in [session] if session is not None else list(self._sessions):
+            await open_session.aclose()
+            self._sessions.remove(open_session)
 
 
 def _seconds(value: str | None) -> float:
@@ -431,10 +444,12 @@ async def _ingest(base: str, codes: list[str], warm: list[bytes], bodies: list[l
 
         rng = random.Random(21)
 
+        sessions = {token: client.session() for token in tokens}
+
         async def push(kind: str, token: str, body: bytes) -> None:
             # a 503 (admission) is waited out as the engine does: the rate counts the waits
             reply = await client.retrying(kind, "POST", "/api/v1/sync/push", rng=rng, token=token, content=body,
-                                          headers=dict(GZIP_JSON))  # fmt: skip
+                                          via=sessions[token], headers=dict(GZIP_JSON))  # fmt: skip
             if reply is None or reply.status_code != 200:
                 raise RuntimeError(f"push answered {None if reply is None else reply.status_code}")
 
@@ -645,6 +660,9 @@ async def _province(server: Server, url: str, codes: list[str], homes: list[str]
     peak_rss = server.peak_rss()
     tallies = {kind: replace(tally, problems=Counter(tally.problems), latencies=list(tally.latencies))
                for kind, tally in client.tallies.items()}  # fmt: skip
+    for kind, tally in tallies.items():
+        if tally.problems or tally.busy:
+            progress(f"  {kind}: {tally.sent:,} sent, {tally.busy:,} answered 503, {_problems(tally.problems)}")
     wire = client.wire
     if settle:
         for phone in phones:
@@ -658,8 +676,12 @@ async def _province(server: Server, url: str, codes: list[str], homes: list[str]
 
 async def _units(client: Client, phone: Phone) -> None:
     """The app's first sync reads its units from the coverage endpoint (once per enrolment)."""
-    await client.retrying("units", "GET", "/api/v1/coverage", rng=phone.rng, token=phone.token,
-                          params={"unit": phone.hamlet})  # fmt: skip
+    session = client.session()
+    try:
+        await client.retrying("units", "GET", "/api/v1/coverage", rng=phone.rng, token=phone.token, via=session,
+                              params={"unit": phone.hamlet})  # fmt: skip
+    finally:
+        await client.close(session)
 
 
 async def _phone(client: Client, phone: Phone, sizes: list[int], t0: float, phase: float, period: float,
@@ -695,11 +717,21 @@ def _changes(phone: Phone, size: int) -> list[tuple[str, str, str, str]]:
 
 async def _cycle(client: Client, phone: Phone, new: list[tuple[str, str, str, str]], stored: dict[str, int], rejected: Counter,
                  *, kind: str = "") -> None:  # fmt: skip
-    """One sync cycle as SyncEngine.run: push the outbox in batches of 50, then pull until has_more is false."""
+    """One sync cycle as SyncEngine.run, on a connection of its own (the app opens a Transport per cycle)."""
     phone.pending += new
+    session = client.session()
+    try:
+        await _push_and_pull(client, session, phone, stored, rejected, kind=kind)
+    finally:
+        await client.close(session)
+
+
+async def _push_and_pull(client: Client, session: httpx.AsyncClient, phone: Phone, stored: dict[str, int],
+                         rejected: Counter, *, kind: str) -> None:  # fmt: skip
+    """Push the outbox in batches of 50, then pull until has_more is false."""
     while phone.pending:
         batch = phone.pending[:50]
-        reply = await client.retrying(kind or "push", "POST", "/api/v1/sync/push", rng=phone.rng, token=phone.token,
+        reply = await client.retrying(kind or "push", "POST", "/api/v1/sync/push", rng=phone.rng, token=phone.token, via=session,
                                       content=_push_body([text for _, _, text, _ in batch]), headers=dict(GZIP_JSON))  # fmt: skip
         if reply is None or reply.status_code != 200:
             return  # the cycle gives up; the changes stay pending for the next one
@@ -713,7 +745,7 @@ async def _cycle(client: Client, phone: Phone, new: list[tuple[str, str, str, st
     while True:
         params = {"limit": 500, "include": "surveyor"} | ({"cursor": phone.cursor} if phone.cursor else {})
         reply = await client.retrying(kind or "pull", "GET", "/api/v1/sync/pull", rng=phone.rng, token=phone.token,
-                                      params=params)  # fmt: skip
+                                      via=session, params=params)  # fmt: skip
         if reply is None or reply.status_code != 200:
             return
         page = reply.json()
@@ -726,9 +758,10 @@ async def _cycle(client: Client, phone: Phone, new: list[tuple[str, str, str, st
 
 async def _dashboard(client: Client, officer: str, stop: asyncio.Event) -> None:
     """An officer's dashboard on the province: coverage, progress, a quarter of a second, again."""
+    session = client.session()
     while not stop.is_set():
-        await client.call("coverage", "GET", "/api/v1/coverage", token=officer, params={"unit": PROVINCE})
-        await client.call("progress", "GET", "/api/v1/progress", token=officer, params={"unit": PROVINCE})
+        await client.call("coverage", "GET", "/api/v1/coverage", token=officer, via=session, params={"unit": PROVINCE})
+        await client.call("progress", "GET", "/api/v1/progress", token=officer, via=session, params={"unit": PROVINCE})
         try:
             await asyncio.wait_for(stop.wait(), 0.25)
         except TimeoutError:
@@ -739,7 +772,8 @@ async def _export(client: Client, officer: str, at: float) -> tuple[int | None, 
     """One officer downloads the province XLSX (a browser waits minutes, not the phone's 30 s)."""
     await asyncio.sleep(max(0.0, at - time.perf_counter()))
     start = time.perf_counter()
-    reply = await client.call("export", "GET", "/api/v1/export", token=officer, timeout=httpx.Timeout(600.0),
+    reply = await client.call("export", "GET", "/api/v1/export", token=officer, via=client.session(),
+                              timeout=httpx.Timeout(600.0),
                               params={"unit": PROVINCE, "format": "xlsx"})  # fmt: skip
     seconds = time.perf_counter() - start
     return (None, 0, seconds) if reply is None else (reply.status_code, len(reply.content), seconds)
