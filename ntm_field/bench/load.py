@@ -646,6 +646,8 @@ async def _province(server: Server, url: str, codes: list[str], homes: list[str]
     t0 = time.perf_counter() + 0.5
     period = window / cycles
     dashboard = asyncio.create_task(_dashboard(client, officer, stop))
+    lags: list[float] = []
+    lag = asyncio.create_task(_loop_lag(lags, stop))
     exporter = asyncio.create_task(_export(client, officer, t0 + window / 3))
     await asyncio.gather(*(_phone(client, phone, sizes[n], t0, phone.rng.uniform(0, period), period, stored, rejected)
                            for n, phone in enumerate(phones)))  # fmt: skip
@@ -654,9 +656,16 @@ async def _province(server: Server, url: str, codes: list[str], homes: list[str]
              f"(at its start {load_before:.1f}): other work on it shares the 2 cores")  # fmt: skip
     stop.set()
     await dashboard
+    await lag
+    progress(f"  the bench client's event loop ran late by p99 {_percentile(lags, 99):.0f} ms, max {max(lags, default=0):.0f} ms "
+             "(a late loop reads answers late: latencies include it)")  # fmt: skip
     export = await exporter
     client_cpu = _own_cpu() - client_cpu
     server_cpu, postgres_cpu, waits = await monitor.finish()
+    if waits:
+        seen = sum(waits.values())
+        progress("  PostgreSQL backends of this database, sampled each second: "
+                 + ", ".join(f"{state} {wait} {n / seen:.0%}" for (state, wait), n in waits.most_common(6)))  # fmt: skip
     peak_rss = server.peak_rss()
     tallies = {kind: replace(tally, problems=Counter(tally.problems), latencies=list(tally.latencies))
                for kind, tally in client.tallies.items()}  # fmt: skip
@@ -777,6 +786,15 @@ async def _export(client: Client, officer: str, at: float) -> tuple[int | None, 
                               params={"unit": PROVINCE, "format": "xlsx"})  # fmt: skip
     seconds = time.perf_counter() - start
     return (None, 0, seconds) if reply is None else (reply.status_code, len(reply.content), seconds)
+
+
+async def _loop_lag(lags: list[float], stop: asyncio.Event) -> None:
+    """How late the client's own event loop wakes up for a 100 ms sleep (ms): the client's share of the
+    latencies when the machine is busy."""
+    while not stop.is_set():
+        start = time.perf_counter()
+        await asyncio.sleep(0.1)
+        lags.append((time.perf_counter() - start - 0.1) * 1000)
 
 
 def _own_cpu() -> float:
