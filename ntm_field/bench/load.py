@@ -40,33 +40,35 @@ import gzip
 import json
 import os
 import random
-import resource
-import ssl
-import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
-from functools import cache
-from pathlib import Path
 
 import httpx
 
-from ntm_field.bench import Measure, format_table, memory
+from ntm_field.bench import Measure, format_table
+from ntm_field.bench.crowd import (
+    Client,
+    Monitor,
+    Server,
+    Tally,
+    enrol,
+    enrol_codes,
+    loop_lag,
+    own_cpu,
+    percentile,
+    runner,
+    workers_shown,
+)
 from ntm_field.bench.households import generate
 from ntm_field.bench.server import ASSETS, _postgres_database
 from ntm_field.domain.units import hamlet_code
 
 FULL = {"ingest": 25_600, "devices": 2_000, "cycles": 3, "window": 180.0}
 QUICK = {"ingest": 3_200, "devices": 100, "cycles": 2, "window": 10.0}
-PHONE_TIMEOUT = httpx.Timeout(30.0, connect=10.0)  # the app's Transport: 10 s to connect, 30 s to read
-PAST = 30_000.0  # ms: a request slower than the phone's read timeout
-ATTEMPTS, BACKOFF_BASE, BACKOFF_CAP, MAX_WAIT = 6, 1.0, 60.0, 120.0  # the sync engine's Policy
 PROVINCE = "70"
 RAISED = {"NTM_REQUESTS_PER_MINUTE": "1000000", "NTM_ENROLMENTS_PER_MINUTE": "1000000"}
 
@@ -104,7 +106,7 @@ def ingest_rows(households: int, progress: Callable[[str], None]) -> list[Measur
             result = runs[workers, devices]
             progress(f"  {result.rate:,.0f} households/s, p50 {result.p(50):.0f} ms, p99 {result.p(99):.0f} ms, "
                      f"{result.pushes.busy} answers 503")  # fmt: skip
-    shown = {w: _workers_shown(w) for w in (1, 2)}
+    shown = {w: workers_shown(w) for w in (1, 2)}
     name = "PostgreSQL ingest, batches of 50, limits raised"
     measures = []
     for workers in (1, 2):
@@ -121,7 +123,7 @@ def ingest_rows(households: int, progress: Callable[[str], None]) -> list[Measur
                             f"8 devices, {shown[1]}", "≥ 1×", runs[2, 8].rate >= runs[1, 8].rate))  # fmt: skip
     worst = max(runs, key=lambda key: runs[key].p(99))
     p99 = runs[worst].p(99)
-    measures.append(Measure(f"{name}: push p99, worst of the 6 runs ({worst[1]} devices, {_workers_shown(worst[0])})",
+    measures.append(Measure(f"{name}: push p99, worst of the 6 runs ({worst[1]} devices, {workers_shown(worst[0])})",
                             "ms", p99, None, "", "≤ 2,000 ms", p99 <= 2000))  # fmt: skip
     return measures
 
@@ -136,266 +138,6 @@ def province_rows(sizes: dict, *, workers: int, progress: Callable[[str], None],
         if database is not None:
             database[1]()
     return result.measures()
-
-
-# ----- a server process -----------------------------------------------------------------------
-
-
-@cache
-def workers_supported() -> bool:
-    """Whether this checkout's `ntm-field server` takes --workers."""
-    help_text = subprocess.run([sys.executable, "-m", "ntm_field", "server", "--help"], check=False, capture_output=True,
-                               text=True, timeout=60).stdout  # fmt: skip
-    return "--workers" in help_text
-
-
-def _workers_shown(workers: int) -> str:
-    if workers > 1 and not workers_supported():
-        return f"1 worker (asked {workers}: no --workers yet)"
-    return f"{workers} worker{'s' if workers > 1 else ''}"
-
-
-class Server:
-    """`python -m ntm_field server` on a free port, in its own process group, with its worker processes."""
-
-    def __init__(self, url: str, *, workers: int, env: dict[str, str]):
-        import socket
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        command = [sys.executable, "-m", "ntm_field", "server", "--db", url, "--port", str(port)]
-        if workers > 1 and workers_supported():
-            command += ["--workers", str(workers)]
-        environment = {k: v for k, v in os.environ.items() if k != "DISPLAY"} | env
-        self.process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        start_new_session=True)  # fmt: skip
-        self.base = f"http://127.0.0.1:{port}"
-        self.workers = workers if workers_supported() else 1
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the bench server exited: {self.process.stderr.read().decode()[-1000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.base}/api/v1/health", timeout=1):
-                    if len(self.pids()) >= self.workers + (self.workers > 1):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("the bench server did not start")
-
-    def pids(self) -> list[int]:
-        """The server's process and all its descendants (uvicorn's worker processes)."""
-        parents: dict[int, int] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    parents[int(entry.name)] = int(_stat_fields(int(entry.name))[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-        found, frontier = [self.process.pid], [self.process.pid]
-        while frontier:
-            children = [pid for pid, parent in parents.items() if parent in frontier]
-            found += children
-            frontier = children
-        return found
-
-    def cpu(self) -> dict[int, float]:
-        return {pid: cpu for pid in self.pids() if (cpu := cpu_seconds(pid)) is not None}
-
-    def peak_rss(self) -> dict[int, tuple[str, float]]:
-        """VmHWM of each server process, MB, with its role (supervisor, worker, or a helper process)."""
-        peaks = {}
-        for pid in self.pids():
-            try:
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                peaks[pid] = (self._role(pid, command), memory(pid)[1])
-            except (OSError, KeyError):
-                continue
-        return peaks
-
-    def _role(self, pid: int, command: str) -> str:
-        if "resource_tracker" in command:
-            return "multiprocessing's resource tracker"
-        if pid == self.process.pid:
-            return "supervisor" if self.workers > 1 else "the server"
-        return "worker"
-
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait()
-
-
-def _stat_fields(pid: int) -> list[str]:
-    """/proc/PID/stat after the command name (which may hold spaces): state, ppid, …"""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    return text[text.rindex(")") + 2 :].split()
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a live process (None: it is gone)."""
-    try:
-        fields = _stat_fields(pid)
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-# ----- requests, counted ----------------------------------------------------------------------
-
-
-@dataclass
-class Tally:
-    """Requests of one kind: sent = ok + busy (503) + errors; latencies of the ok answers (ms)."""
-
-    sent: int = 0
-    ok: int = 0
-    busy: int = 0
-    errors: int = 0
-    past: int = 0  # answered after, or cut at, the phone's 30 s
-    latencies: list[float] = field(default_factory=list)
-    problems: Counter = field(default_factory=Counter)
-
-    def p(self, percent: float) -> float:
-        return _percentile(self.latencies, percent)
-
-
-def _percentile(values: list[float], percent: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered) + 0.5) - 1))]
-
-
-class Client:
-    """The bench's HTTP side: a session of one connection per simulated phone (as the app's Transport:
-    `pool_maxsize=1`; one shared pool of thousands of connections costs the client a scan of them all per
-    request), a shared one for enrolments; every request tallied by kind, and counted once more by the
-    sessions' request hook, apart from the tallies."""
-
-    def __init__(self, base: str):
-        self.wire = 0
-        self.tallies: dict[str, Tally] = {}
-        self._base = base
-        self._tls = ssl.create_default_context()  # one for all sessions (httpx would load one per client)
-        self._sessions: list[httpx.AsyncClient] = []
-        self.http = self.session(connections=64)
-
-    def session(self, *, connections: int = 1) -> httpx.AsyncClient:
-        async def count(_request: httpx.Request) -> None:
-            self.wire += 1
-
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        session = httpx.AsyncClient(base_url=self._base, limits=limits, timeout=PHONE_TIMEOUT, trust_env=False,
-                                    verify=self._tls, event_hooks={"request": [count]})  # fmt: skip
-        self._sessions.append(session)
-        return session
-
-    def tally(self, kind: str) -> Tally:
-        return self.tallies.setdefault(kind, Tally())
-
-    async def call(self, kind: str, method: str, path: str, *, token: str | None = None, via: httpx.AsyncClient | None = None,
-                   timeout: httpx.Timeout = PHONE_TIMEOUT, **options) -> httpx.Response | None:  # fmt: skip
-        """One request; None when it got no answer (timeout, connection lost)."""
-        tally = self.tally(kind)
-        headers = options.pop("headers", {})
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        tally.sent += 1
-        start = time.perf_counter()
-        try:
-            reply = await (via or self.http).request(method, path, headers=headers, timeout=timeout, **options)
-        except httpx.TimeoutException:
-            tally.errors += 1
-            tally.past += 1
-            tally.problems["timeout"] += 1
-            return None
-        except httpx.HTTPError as error:
-            tally.errors += 1
-            tally.problems[type(error).__name__] += 1
-            return None
-        elapsed = (time.perf_counter() - start) * 1000
-        tally.past += elapsed > PAST
-        if 200 <= reply.status_code < 300:
-            tally.ok += 1
-            tally.latencies.append(elapsed)
-        elif reply.status_code == 503:
-            tally.busy += 1
-        else:
-            tally.errors += 1
-            tally.problems[f"http_{reply.status_code}"] += 1
-        return reply
-
-    async def retrying(self, kind: str, method: str, path: str, *, rng: random.Random, **options) -> httpx.Response | None:
-        """As the sync engine: transient answers retried up to 6 attempts, backoff with jitter ≥ Retry-After."""
-        for attempt in range(ATTEMPTS):
-            reply = await self.call(kind, method, path, **options)
-            if reply is not None and reply.status_code not in (408, 429) and reply.status_code < 500:
-                return reply
-            if attempt == ATTEMPTS - 1:
-                return None
-            retry_after = _seconds(reply.headers.get("Retry-After")) if reply is not None else 0.0
-            if retry_after > MAX_WAIT:
-                return None  # the engine ends the cycle; what is queued stays queued
-            ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
-            await asyncio.sleep(max(ceiling / 2 + rng.uniform(0, ceiling / 2), retry_after))
-        return None
-
-    async def close(self, session: httpx.AsyncClient | None = None) -> None:
-        """Close one session, or every session still open."""
-        for open_session in [session] if session is not None else list(self._sessions):
-            await open_session.aclose()
-            self._sessions.remove(open_session)
-
-
-def _seconds(value: str | None) -> float:
-    try:
-        return max(0.0, float(value or 0))
-    except ValueError:
-        return 0.0
-
-
-async def enrol(client: Client, codes: list[str], *, parallel: int = 32) -> list[str]:
-    """Tokens for `codes`, enrolled over HTTP (`parallel` at a time), in order."""
-    gate = asyncio.Semaphore(parallel)
-
-    async def one(n: int, code: str) -> str:
-        async with gate:
-            reply = await client.call("enrol", "POST", "/api/v1/enrol", json={"code": code, "device_name": f"bench {n}"})
-        if reply is None or reply.status_code != 201:
-            raise RuntimeError(f"enrolment answered {None if reply is None else reply.status_code}")
-        return reply.json()["token"]
-
-    return list(await asyncio.gather(*(one(n, code) for n, code in enumerate(codes))))
-
-
-def _codes(url: str, grants: list[tuple[str, list[str], int]]) -> list[str]:
-    """Enrolment codes made in process as `ntm-field admin enrol-code` does: (role, scope, uses) each."""
-    from ntm_field.server.admin import open_store
-
-    store = open_store(url)
-    try:
-        return [store.create_enrol_code(role=role, scope=scope, uses=uses, expires_in=timedelta(days=1),
-                                        created_by="bench").code for role, scope, uses in grants]  # fmt: skip
-    finally:
-        store.close()
-
-
-def _runner():
-    """An asyncio runner on uvloop when it is there (the client must not be the bottleneck)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.Runner()
-    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
 
 
 # ----- ingest concurrency ---------------------------------------------------------------------
@@ -420,7 +162,7 @@ def ingest(url: str, *, devices: int, workers: int, households: int) -> IngestRe
     store.load_units("code,name,level,parent_code,expected_households\n"
                      + "".join(f"{h},Khu phố {h[-3:]},hamlet,25216,\n" for h in hamlets))  # fmt: skip
     store.close()
-    codes = _codes(url, [("surveyor", [h], 1) for h in hamlets])
+    codes = enrol_codes(url, [("surveyor", [h], 1) for h in hamlets])
     generated = list(generate(households + devices, seed=21))
     warm = [(generated[households + d], hamlets[d]) for d in range(devices)]
     per_device = [[] for _ in range(devices)]
@@ -431,8 +173,8 @@ def ingest(url: str, *, devices: int, workers: int, households: int) -> IngestRe
     warm_bodies = [_push_body([_new_change(replace(h, hamlet_code=hamlet))]) for h, hamlet in warm]
     server = Server(url, workers=workers, env=RAISED)
     try:
-        with _runner() as runner:
-            return runner.run(_ingest(server.base, codes, warm_bodies, bodies, households))
+        with runner() as loop:
+            return loop.run(_ingest(server.base, codes, warm_bodies, bodies, households))
     finally:
         server.stop()
 
@@ -595,14 +337,14 @@ def province_load(url: str, *, devices: int, workers: int = 2, cycles: int = 3, 
     store.close()
     homes = [hamlets[n % len(hamlets)] for n in range(devices)]
     uses = Counter(homes)
-    made = _codes(url, [("surveyor", [h], uses[h]) for h in hamlets] + [("officer", [PROVINCE], 1)])
+    made = enrol_codes(url, [("surveyor", [h], uses[h]) for h in hamlets] + [("officer", [PROVINCE], 1)])
     code_of = dict(zip(hamlets, made))
     codes = [code_of[home] for home in homes] + made[-1:]  # a hamlet's phones share its code (uses = phones)
     rng = random.Random(seed)
     sizes = [[rng.randint(1, 20) for _ in range(cycles)] for _ in range(devices)]
     pool = generate(sum(map(sum, sizes)), seed=seed)
     progress(f"province load: {devices:,} phones in {len(hamlets):,} hamlets, {cycles} cycles each in {window:.0f} s, "
-             f"{_workers_shown(workers)}…")  # fmt: skip
+             f"{workers_shown(workers)}…")  # fmt: skip
     phones_fresh = [
         [(h.id, json.dumps(replace(h, hamlet_code=homes[d]).to_document(), ensure_ascii=False))
          for h in (next(pool) for _ in range(sum(sizes[d])))]
@@ -610,13 +352,13 @@ def province_load(url: str, *, devices: int, workers: int = 2, cycles: int = 3, 
     ]  # fmt: skip
     server = Server(url, workers=workers, env={"NTM_ENROLMENTS_PER_MINUTE": RAISED["NTM_ENROLMENTS_PER_MINUTE"]})
     try:
-        with _runner() as runner:
-            result = runner.run(_province(server, url, codes, homes, phones_fresh, sizes, cycles=cycles,
+        with runner() as loop:
+            result = loop.run(_province(server, url, codes, homes, phones_fresh, sizes, cycles=cycles,
                                           window=window, seed=seed, settle=settle, progress=progress))  # fmt: skip
     finally:
         server.stop()
     engine = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-    return replace(result, workers=f"{engine}, {_workers_shown(workers)}")
+    return replace(result, workers=f"{engine}, {workers_shown(workers)}")
 
 
 async def _province(server: Server, url: str, codes: list[str], homes: list[str], fresh: list[list[tuple[str, str]]],
@@ -640,14 +382,14 @@ async def _province(server: Server, url: str, codes: list[str], homes: list[str]
 
     monitor = Monitor(server, url)
     await monitor.start()
-    client_cpu = _own_cpu()
+    client_cpu = own_cpu()
     load_before = os.getloadavg()[0]
     stop = asyncio.Event()
     t0 = time.perf_counter() + 0.5
     period = window / cycles
     dashboard = asyncio.create_task(_dashboard(client, officer, stop))
     lags: list[float] = []
-    lag = asyncio.create_task(_loop_lag(lags, stop))
+    lag = asyncio.create_task(loop_lag(lags, stop))
     exporter = asyncio.create_task(_export(client, officer, t0 + window / 3))
     await asyncio.gather(*(_phone(client, phone, sizes[n], t0, phone.rng.uniform(0, period), period, stored, rejected)
                            for n, phone in enumerate(phones)))  # fmt: skip
@@ -657,10 +399,10 @@ async def _province(server: Server, url: str, codes: list[str], homes: list[str]
     stop.set()
     await dashboard
     await lag
-    progress(f"  the bench client's event loop ran late by p99 {_percentile(lags, 99):.0f} ms, max {max(lags, default=0):.0f} ms "
+    progress(f"  the bench client's event loop ran late by p99 {percentile(lags, 99):.0f} ms, max {max(lags, default=0):.0f} ms "
              "(a late loop reads answers late: latencies include it)")  # fmt: skip
     export = await exporter
-    client_cpu = _own_cpu() - client_cpu
+    client_cpu = own_cpu() - client_cpu
     server_cpu, postgres_cpu, waits = await monitor.finish()
     if waits:
         seen = sum(waits.values())
@@ -786,77 +528,6 @@ async def _export(client: Client, officer: str, at: float) -> tuple[int | None, 
                               params={"unit": PROVINCE, "format": "xlsx"})  # fmt: skip
     seconds = time.perf_counter() - start
     return (None, 0, seconds) if reply is None else (reply.status_code, len(reply.content), seconds)
-
-
-async def _loop_lag(lags: list[float], stop: asyncio.Event) -> None:
-    """How late the client's own event loop wakes up for a 100 ms sleep (ms): the client's share of the
-    latencies when the machine is busy."""
-    while not stop.is_set():
-        start = time.perf_counter()
-        await asyncio.sleep(0.1)
-        lags.append((time.perf_counter() - start - 0.1) * 1000)
-
-
-def _own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-class Monitor:
-    """Each second: CPU of the server's processes and of this database's PostgreSQL backends, and what
-    those backends are doing (pg_stat_activity); one thread with its own connection."""
-
-    def __init__(self, server: Server, url: str):
-        self._server, self._url = server, url
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._first_server: dict[int, float] = {}
-        self._last_server: dict[int, float] = {}
-        self._first_pg: dict[int, float] = {}
-        self._last_pg: dict[int, float] = {}
-        self.waits: Counter = Counter()
-        self._backend = None
-        self._task: asyncio.Task | None = None
-
-    async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._url.startswith("postgresql"):
-            from ntm_field.server.db import open_backend
-
-            self._backend = await loop.run_in_executor(self._pool, open_backend, self._url)
-        await loop.run_in_executor(self._pool, self._sample)
-        self._first_server, self._first_pg = dict(self._last_server), dict(self._last_pg)
-        self._task = asyncio.create_task(self._loop())
-
-    async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(1.0)
-            await loop.run_in_executor(self._pool, self._sample)
-
-    def _sample(self) -> None:
-        self._last_server.update(self._server.cpu())
-        if self._backend is None:
-            return
-        with self._backend.read() as tx:
-            rows = tx.all("SELECT pid, state, wait_event_type, wait_event FROM pg_stat_activity "
-                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
-        for pid, state, wait_type, wait in rows:
-            self.waits[(state or "?", f"{wait_type}:{wait}" if wait_type else "cpu")] += 1
-            cpu = cpu_seconds(pid)
-            if cpu is not None:
-                self._first_pg.setdefault(pid, 0.0 if self._task is not None else cpu)
-                self._last_pg[pid] = cpu
-
-    async def finish(self) -> tuple[float, float | None, Counter]:
-        self._task.cancel()
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._pool, self._sample)
-        if self._backend is not None:
-            await loop.run_in_executor(self._pool, self._backend.close)
-        self._pool.shutdown()
-        server = sum(cpu - self._first_server.get(pid, 0.0) for pid, cpu in self._last_server.items())
-        postgres = sum(cpu - self._first_pg.get(pid, 0.0) for pid, cpu in self._last_pg.items())
-        return server, (postgres if self._backend is not None else None), self.waits
 
 
 # ----- python -m ntm_field.bench.load ---------------------------------------------------------
