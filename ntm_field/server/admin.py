@@ -108,8 +108,9 @@ def serve(*, db: str | None, host: str, port: int, workers: int | None = None) -
 
 def connections_needed(settings: Settings) -> int:
     """PostgreSQL connections this host's server may hold at most: per process, one per request thread,
-    one per dashboard thread and the one that migrated at start."""
-    return settings.workers * (settings.threads + DASHBOARD_THREADS + 1)
+    one per XLSX export's child process (an export slot each), two per dashboard thread (its own and
+    the child of an export it started), and the one that migrated at start."""
+    return settings.workers * (settings.threads + settings.export_slots + 2 * DASHBOARD_THREADS + 1)
 
 
 def _warn_connections(store: ServerStore, settings: Settings) -> None:
@@ -121,8 +122,8 @@ def _warn_connections(store: ServerStore, settings: Settings) -> None:
         allowed = int(tx.one("SHOW max_connections")[0]) - int(tx.one("SHOW superuser_reserved_connections")[0])
     needed = connections_needed(settings)
     if needed > allowed:
-        print(f"ntm-field: warning: {settings.workers} workers × ({settings.threads} threads + {DASHBOARD_THREADS} + 1) "
-              f"may open {needed} PostgreSQL connections; the server allows {allowed} (lower --workers or "
+        print(f"ntm-field: warning: {settings.workers} workers × ({settings.threads} threads + {settings.export_slots} "
+              f"exports + 2 × {DASHBOARD_THREADS} dashboard + 1) may open {needed} PostgreSQL connections; the server allows {allowed} (lower --workers or "
               "NTM_THREADS, raise max_connections, or put PgBouncer in front: docs/deploy.md)", file=sys.stderr)  # fmt: skip
 
 

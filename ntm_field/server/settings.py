@@ -48,7 +48,7 @@ class Settings:
     # Peers whose X-Forwarded-For names the client (uvicorn's forwarded_allow_ips): a proxy on this machine.
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     # Capacity of one server process (docs/deploy.md has the arithmetic). Each thread of the request pool
-    # holds one PostgreSQL connection: a host opens up to workers × (threads + DASHBOARD_THREADS + 1).
+    # holds one PostgreSQL connection: a host opens at most admin.connections_needed(settings).
     workers: int = 1  # processes `ntm-field server` starts (--workers)
     threads: int = 12  # the request thread pool of each process (anyio's default is 40)
     # Requests in flight per process, by lane (admission.py); together below `threads`, so that a
