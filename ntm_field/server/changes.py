@@ -9,18 +9,19 @@ the domain's three-way merge against the revision the client started from.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import uuid
-from datetime import date
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from ntm_field.domain.merge import FieldConflict, merge
 from ntm_field.domain.records import Household
 from ntm_field.domain.validation import Problem, validate_document
-from ntm_field.server import errors, policy
+from ntm_field.server import clocks, errors, policy
+from ntm_field.server.clocks import Cursor, decode_cursor  # noqa: F401 (decode_cursor: the route's reader)
 from ntm_field.server.store import (
     Device,
     ServerStore,
@@ -31,7 +32,6 @@ from ntm_field.server.store import (
 )
 
 MAX_CHANGE_ID = 100
-MAX_REV = 2**63 - 1  # revisions are BIGINT in both engines
 
 
 class Rejection(Exception):
@@ -53,35 +53,150 @@ def push_batch(
 ) -> list[dict]:
     """Apply a push batch: one result per change, in order (a change's faults never fail the batch).
 
-    The batch is one transaction (one fsync) and each change runs in its own
-    savepoint: a rejected change is rolled back alone, and every stored change is
-    committed together with its result. `after_commit` runs after the commit and
-    before the reply is written: the fault-injection tests kill the server there.
+    Everything that needs no stored row — checking, validating, hashing, encoding each change and reading
+    the stored documents it builds on — is done before the write transaction opens. The batch is then one
+    transaction (one fsync) that holds only its households and its hamlets (clocks.py), and each change runs
+    in its own savepoint: a rejected change is rolled back alone, and every stored change is committed
+    together with its result. `after_commit` runs after the commit and before the reply is written: the
+    fault-injection tests kill the server there.
     """
-    results = []
-    counters: dict[str, dict[str, int]] = {}  # the batch's counter deltas by hamlet, written before commit
+    prepared = [_prepare(change, today) for change in changes]
+    ids = sorted({p.household_id for p in prepared if p.household_id is not None})
+    documents = _stored_documents(store, ids)  # parsed now; used inside when still current
+    results: list[dict | None] = [_rejected(p.change, p.early) if p.early else None for p in prepared]
+    counters: dict[tuple[str, str], dict[str, int]] = {}  # the batch's counter deltas, written before commit
+    written: dict[str, int] = {}  # hamlet → last revision written there
     with store.backend.transaction() as tx:
-        for change in changes:
+        clocks.lock_keys(tx, store.dialect, [f"household:{i}" for i in ids]
+                         + [f"change:{p.change_id}" for p in prepared if not p.early])  # fmt: skip
+        current = _current_rows(tx, ids, documents)
+        wanted = {p.incoming.hamlet_code for p in prepared if p.incoming is not None and _may_write(p.incoming.hamlet_code, device, hamlets)}
+        locked = _Locked(tx, wanted | {row.hamlet_code for row in current.values()})
+        for index, item in enumerate(prepared):
+            if item.early:
+                continue
             tx.execute("SAVEPOINT change")
-            deltas: dict[str, dict[str, int]] = {}
+            deltas: dict[tuple[str, str], dict[str, int]] = {}
             try:
-                results.append(_push(tx, store, device, change, hamlets=hamlets, today=today, counters=deltas))
+                result, row = _push(tx, store, device, item, current, locked, hamlets=hamlets, today=today, counters=deltas)
             except Rejection as rejected:
                 tx.execute("ROLLBACK TO SAVEPOINT change")
-                results.append(_rejected(change, rejected))
+                results[index] = _rejected(item.change, rejected)
             else:
-                for hamlet_code, counts in deltas.items():  # only a change that stays counts
-                    add_counts(counters, hamlet_code, counts, sign=1)
+                results[index] = result
+                if row is not None:  # a new revision: what the next change of this household builds on
+                    current[item.household_id] = row
+                    written[row.hamlet_code] = max(written.get(row.hamlet_code, 0), row.rev)
+                for key, counts in deltas.items():  # only a change that stays counts
+                    add_counts(counters, key, counts, sign=1)
             tx.execute("RELEASE SAVEPOINT change")
         apply_counter_deltas(tx, counters)
+        clocks.advance(tx, written)
     if after_commit is not None:
         after_commit()
-    return results
+    return results  # type: ignore[return-value]
 
 
 def push_change(store: ServerStore, device: Device, change: Any, *, hamlets: UnitTree, today: date) -> dict:
     """Apply a single change (a batch of one)."""
     return push_batch(store, device, [change], hamlets=hamlets, today=today)[0]
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A change as judged before the transaction: `early` refuses it before anything stored is read (not an
+    object, a bad change_id); `late` after the duplicate check (an invalid change)."""
+
+    change: Any
+    early: Rejection | None = None
+    late: Rejection | None = None
+    change_id: str | None = None
+    household_id: str | None = None
+    body_hash: str = ""
+    incoming: Household | None = None
+    deleted: bool = False
+    base_rev: int | None = None
+    document: str | None = None  # the incoming household as stored (JSON)
+    counts: dict[str, int] | None = None  # and its counts
+
+
+@dataclass(slots=True)
+class _Row:
+    """A household's stored row, with its document parsed once."""
+
+    hamlet_code: str
+    rev: int
+    deleted: bool
+    document: str | None
+    household: Household | None
+
+
+class _Locked:
+    """The hamlet clocks this transaction holds: those known at the start, in order; any other one (a merge
+    that keeps a third hamlet) when first needed."""
+
+    def __init__(self, tx, codes: set[str]):
+        self.tx, self.codes = tx, set(codes)
+        clocks.lock_hamlets(tx, self.codes)
+
+    def need(self, code: str) -> None:
+        if code not in self.codes:
+            clocks.lock_hamlets(self.tx, [code])
+            self.codes.add(code)
+
+
+def _prepare(change: Any, today: date) -> _Prepared:
+    if not isinstance(change, dict):
+        return _Prepared(change, early=Rejection("invalid", None, "a change must be a JSON object"))
+    change_id = change.get("change_id")
+    if not isinstance(change_id, str) or not 1 <= len(change_id) <= MAX_CHANGE_ID or not change_id.isprintable():
+        return _Prepared(change, early=Rejection(
+            "invalid", "change_id", f"change_id must be a string of 1–{MAX_CHANGE_ID} printable characters"))  # fmt: skip
+    body_hash = hashlib.sha256(json.dumps(change, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    household_id = change.get("id") if isinstance(change.get("id"), str) and _is_uuid(change["id"]) else None
+    item = _Prepared(change, change_id=change_id, household_id=household_id, body_hash=body_hash)
+    try:
+        item.incoming, item.deleted, item.base_rev = _parse_change(change, today)
+    except Rejection as rejected:
+        item.late = rejected
+        return item
+    if item.incoming is not None:
+        item.document = _encode(item.incoming)
+        item.counts = household_counts(item.incoming)
+    return item
+
+
+def _stored_documents(store: ServerStore, ids: list[str]) -> dict[str, tuple[int, Household]]:
+    """The stored households of `ids`, parsed, read before the write transaction (by revision: inside it,
+    a household still at that revision is not parsed again)."""
+    found: dict[str, tuple[int, Household]] = {}
+    if not ids:
+        return found
+    with store.backend.read() as tx:
+        rows = tx.all(f"SELECT id, rev, document FROM households WHERE deleted = 0 AND id IN ({_marks(ids)})", ids)
+    for household_id, rev, document in rows:
+        found[household_id] = (rev, Household.from_document(json.loads(document)))
+    return found
+
+
+def _current_rows(tx, ids: list[str], documents: dict[str, tuple[int, Household]]) -> dict[str, _Row]:
+    if not ids:
+        return {}
+    rows = tx.all(f"SELECT id, hamlet_code, rev, deleted FROM households WHERE id IN ({_marks(ids)})", ids)
+    current = {}
+    for household_id, hamlet_code, rev, deleted in rows:
+        current[household_id] = _row(tx, household_id, hamlet_code, rev, bool(deleted), documents)
+    return current
+
+
+def _row(tx, household_id: str, hamlet_code: str, rev: int, deleted: bool, documents) -> _Row:
+    if deleted:
+        return _Row(hamlet_code, rev, True, None, None)
+    known = documents.get(household_id)
+    if known is not None and known[0] == rev:
+        return _Row(hamlet_code, rev, False, "", known[1])
+    (document,) = tx.one("SELECT document FROM households WHERE id = ?", [household_id])  # changed since: rare
+    return _Row(hamlet_code, rev, False, document, Household.from_document(json.loads(document)))
 
 
 def _rejected(change: Any, rejected: Rejection) -> dict:
@@ -96,59 +211,57 @@ def _rejected(change: Any, rejected: Rejection) -> dict:
     }
 
 
-def _push(tx, store: ServerStore, device: Device, change: Any, *, hamlets: UnitTree, today: date,
-          counters: dict[str, dict[str, int]]) -> dict:  # fmt: skip
-    if not isinstance(change, dict):
-        raise Rejection("invalid", None, "a change must be a JSON object")
-    change_id = change.get("change_id")
-    if not isinstance(change_id, str) or not 1 <= len(change_id) <= MAX_CHANGE_ID or not change_id.isprintable():
-        raise Rejection(
-            "invalid", "change_id", f"change_id must be a string of 1–{MAX_CHANGE_ID} printable characters"
-        )
-    body_hash = hashlib.sha256(json.dumps(change, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    # Lock first: orders this change after every earlier commit (see store.py).
-    rev = tx.one("UPDATE sync_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq")[0]
+def _push(tx, store: ServerStore, device: Device, item: _Prepared, current_rows: dict[str, _Row], locked: _Locked, *,
+          hamlets: UnitTree, today: date, counters: dict) -> tuple[dict, _Row | None]:  # fmt: skip
+    change_id = item.change_id
     known = tx.one("SELECT body_hash, household_id, status, rev FROM changes WHERE change_id = ?", [change_id])
     if known is not None:
-        if known[0] != body_hash:
+        if known[0] != item.body_hash:
             raise Rejection("change_id_reused", "change_id", "this change_id was already used for another change")
-        return _result(change_id, known[1], "duplicate", known[3])
-    incoming, deleted, base_rev = _parse_change(change, today)
-    household_id = change["id"]
-    current = tx.one("SELECT hamlet_code, rev, deleted, document FROM households WHERE id = ?", [household_id])
-    hamlet_code = incoming.hamlet_code if incoming is not None else (current[0] if current else None)
+        return _result(change_id, known[1], "duplicate", known[3]), None
+    if item.late is not None:
+        raise item.late
+    incoming, deleted, base_rev = item.incoming, item.deleted, item.base_rev
+    household_id = item.household_id
+    current = current_rows.get(household_id)
+    hamlet_code = incoming.hamlet_code if incoming is not None else (current.hamlet_code if current else None)
     if hamlet_code is None:
         raise Rejection("invalid", "data", "a deletion of an unknown household needs its data")
-    for code in {hamlet_code, current[0] if current else hamlet_code}:
+    for code in {hamlet_code, current.hamlet_code if current else hamlet_code}:
         _check_hamlet(code, device, hamlets)
     now = store.clock().isoformat()
 
     conflicts: list[FieldConflict] = []
-    if current is None or base_rev == current[1]:
+    stored_document, stored_counts = item.document, item.counts
+    if current is None or base_rev == current.rev:
         status, stored, stored_deleted = "applied", incoming, deleted
     else:
-        if base_rev is not None and base_rev > current[1]:
+        if base_rev is not None and base_rev > current.rev:
             raise Rejection("invalid", "base_rev", "base_rev is newer than the household's current revision")
         base = _base_document(tx, household_id, base_rev)
         if base is None:
             raise Rejection("invalid", "base_rev", "base_rev is not a revision of this household")
-        current_household = None if current[2] else Household.from_document(json.loads(current[3]))
-        status, stored, stored_deleted, conflicts = _merge(base, current_household, incoming, deleted)
+        status, stored, stored_deleted, conflicts = _merge(base, current.household, incoming, deleted)
         if stored is not None and validate_document(stored.to_document(), today=today):
             # Two valid edits can merge into an invalid household (each side removed a different
             # member of a surveyed household, a birth year from one side and a date from the other):
             # keep the pushed version and let a leader choose the members.
             status, stored = "conflict", incoming
-            conflicts = [FieldConflict("members", None, _wire_members(current_household), _wire_members(incoming))]
-
+            conflicts = [FieldConflict("members", None, _wire_members(current.household), _wire_members(incoming))]
+        if stored is not incoming:
+            stored_document = stored_counts = None
+    stored_hamlet = stored.hamlet_code if stored is not None else hamlet_code
+    locked.need(stored_hamlet)
+    rev = clocks.next_rev(tx, store.dialect)
+    previous = None if current is None else (current.hamlet_code, current.rev, current.deleted, current.household)
     store_revision(
-        tx, household_id=household_id, rev=rev, previous=current, stored=stored, deleted=stored_deleted,
+        tx, household_id=household_id, rev=rev, previous=previous, stored=stored, deleted=stored_deleted,
         fallback_hamlet=hamlet_code, status=status, change_id=change_id, device_id=device.id, now=now,
-        counters=counters,
+        counters=counters, document=stored_document, counts=stored_counts,
     )  # fmt: skip
     tx.execute(
         "INSERT INTO changes (change_id, body_hash, household_id, status, rev, device_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [change_id, body_hash, household_id, status, rev, device.id, now],
+        [change_id, item.body_hash, household_id, status, rev, device.id, now],
     )
     if conflicts:
         previous_meta = _current_meta(tx, household_id, rev)
@@ -163,19 +276,26 @@ def _push(tx, store: ServerStore, device: Device, change: Any, *, hamlets: UnitT
             [store.new_id(), household_id, hamlet_code, conflict.field, json.dumps(competing, ensure_ascii=False), rev, now],
         )
     store._audit(tx, device.id, "household.push", household_id, {"rev": rev, "status": status})
-    return _result(change_id, household_id, status, rev)
+    row = _Row(stored_hamlet, rev, stored_deleted or stored is None, None, None if stored_deleted else stored)
+    return _result(change_id, household_id, status, rev), row
 
 
 def store_revision(
     tx, *, household_id: str, rev: int, previous: tuple | None, stored: Household | None, deleted: bool,
     fallback_hamlet: str, status: str, change_id: str | None, device_id: str, now: str,
-    counters: dict[str, dict[str, int]] | None = None,
+    counters: dict | None = None, document: str | None = None, counts: dict[str, int] | None = None,
 ) -> None:
-    """Write revision `rev` of a household: current row, history, and the hamlet counters moved
-    from the previous revision to this one, in the caller's transaction (or, given `counters`, added
-    there for the caller to write once per batch)."""
+    """Write revision `rev` of a household: current row, history, and the counters (by hamlet, and by hamlet
+    and survey day) moved from the previous revision to this one, in the caller's transaction (or, given
+    `counters`, added there for the caller to write once per batch).
+
+    `previous` is the stored row (hamlet_code, rev, deleted, household or its JSON document); `document` and
+    `counts`, when given, are `stored` already encoded and counted (outside the transaction)."""
     hamlet_code = stored.hamlet_code if stored is not None else fallback_hamlet
-    document = None if stored is None else json.dumps(stored.to_document(), ensure_ascii=False, separators=(",", ":"))
+    if stored is not None and document is None:
+        document = _encode(stored)
+    if stored is None:
+        document = None
     tx.execute(
         """INSERT INTO households (id, hamlet_code, rev, deleted, document, device_id, received_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -189,13 +309,23 @@ def store_revision(
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [rev, household_id, change_id, hamlet_code, int(deleted), document, status, device_id, now],
     )
-    deltas: dict[str, dict[str, int]] = {} if counters is None else counters
+    deltas: dict = {} if counters is None else counters
     if previous is not None and not previous[2]:
-        add_counts(deltas, previous[0], household_counts(Household.from_document(json.loads(previous[3]))), sign=-1)
+        before = previous[3] if isinstance(previous[3], Household) else Household.from_document(json.loads(previous[3]))
+        add_counts(deltas, (previous[0], before.surveyed_on.isoformat()), household_counts(before), sign=-1)
     if stored is not None and not deleted:
-        add_counts(deltas, hamlet_code, household_counts(stored), sign=1)
+        add_counts(deltas, (hamlet_code, stored.surveyed_on.isoformat()),
+                   counts if counts is not None else household_counts(stored), sign=1)  # fmt: skip
     if counters is None:
         apply_counter_deltas(tx, deltas)
+
+
+def _encode(household: Household) -> str:
+    return json.dumps(household.to_document(), ensure_ascii=False, separators=(",", ":"))
+
+
+def _marks(values: list) -> str:
+    return ", ".join("?" * len(values))
 
 
 def _merge(base: Household | None, current: Household | None, incoming: Household | None, deleted: bool):
@@ -274,6 +404,14 @@ def _check_hamlet(code: str, device: Device, hamlets: UnitTree) -> None:
         raise Rejection("forbidden_hamlet", "data.hamlet_code", "the hamlet is outside this device's scope") from None
 
 
+def _may_write(code: str, device: Device, hamlets: UnitTree) -> bool:
+    try:
+        _check_hamlet(code, device, hamlets)
+    except Rejection:
+        return False
+    return True
+
+
 def _result(change_id: str, household_id: str, status: str, rev: int) -> dict:
     return {"change_id": change_id, "id": household_id, "status": status, "rev": rev, "error": None}
 
@@ -288,42 +426,23 @@ def _is_uuid(value: str) -> bool:
 # ----- pull ---------------------------------------------------------------------------
 
 
-def encode_cursor(rev: int) -> str:
-    return base64.urlsafe_b64encode(f"v1:{rev}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        version, rev = text.split(":")
-        if version != "v1" or not rev.isdigit() or int(rev) > MAX_REV:
-            raise ValueError
-        return int(rev)
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError("cursor") from None
-
-
-def pull(store: ServerStore, hamlet_codes: list[str], *, after: int, limit: int, surveyor: bool = False) -> dict:
-    """Households of the given hamlets stored after revision `after`, oldest first.
+def pull(store: ServerStore, hamlet_codes: list[str], *, after: Cursor | int, limit: int, surveyor: bool = False) -> dict:
+    """Households of the given hamlets stored after the cursor, oldest first (`after`: a cursor, or a
+    revision seen in every hamlet).
 
     With `surveyor` (the `include=surveyor` extension), each change also carries the name of the device
     that stored the revision (server-owned, outside `data`): a leader's phone counts progress per team
     member from it, offline. Without it a change has exactly the contract's four fields."""
-    if not hamlet_codes:
-        return {"changes": [], "cursor": encode_cursor(after), "has_more": False}
-    marks = ", ".join("?" * len(hamlet_codes))
+    cursor = after if isinstance(after, Cursor) else Cursor(floor=after)
+    codes = sorted(set(hamlet_codes))
+    if not codes:
+        return {"changes": [], "cursor": cursor.encode(), "has_more": False}
     with store.backend.read() as tx:
-        # Read the clock first: every revision up to it has committed (commits are ordered by
-        # the clock's row lock), so the cursor may move up to it without skipping anything.
-        last = tx.one("SELECT seq FROM sync_clock WHERE id = 1")[0]
-        rows = tx.all(
-            f"SELECT h.id, h.rev, h.deleted, h.document, d.name FROM households h "
-            f"LEFT JOIN devices d ON d.id = h.device_id WHERE h.rev > ? AND h.rev <= ? "
-            f"AND h.hamlet_code IN ({marks}) ORDER BY h.rev LIMIT ?",
-            [after, last, *hamlet_codes, limit + 1],
-        )
+        # The clocks first: every revision of a hamlet up to its clock has committed (clocks.py), so the
+        # cursor may move up to it without skipping anything.
+        last = clocks.committed(tx, codes)
+        bounds = [(code, cursor.of(code), last[code]) for code in codes if last.get(code, 0) > cursor.of(code)]
+        rows = _rows_within(tx, bounds, limit + 1) if bounds else []
     has_more = len(rows) > limit
     rows = rows[:limit]
     changes = [
@@ -331,5 +450,22 @@ def pull(store: ServerStore, hamlet_codes: list[str], *, after: int, limit: int,
         | ({"surveyor": r[4] or ""} if surveyor else {})
         for r in rows
     ]
-    cursor_rev = rows[-1][1] if has_more else max(after, last)
-    return {"changes": changes, "cursor": encode_cursor(cursor_rev), "has_more": has_more}
+    reached = rows[-1][1] if has_more else None  # every row of every hamlet up to here was returned
+    seen = {
+        code: max(cursor.of(code), last.get(code, 0) if reached is None else min(last.get(code, 0), reached))
+        for code in codes
+    }
+    return {"changes": changes, "cursor": Cursor(cursor.floor, seen).encode(), "has_more": has_more}
+
+
+def _rows_within(tx, bounds: list[tuple[str, int, int]], limit: int) -> list[tuple]:
+    """Households with lo < rev <= hi in their hamlet, for each (hamlet, lo, hi), by revision."""
+    values = ", ".join("(?, CAST(? AS BIGINT), CAST(? AS BIGINT))" for _ in bounds)
+    params = [value for bound in bounds for value in bound]
+    return tx.all(
+        f"WITH b (code, lo, hi) AS (VALUES {values}) "
+        "SELECT h.id, h.rev, h.deleted, h.document, d.name FROM b "
+        "JOIN households h ON h.hamlet_code = b.code AND h.rev > b.lo AND h.rev <= b.hi "
+        "LEFT JOIN devices d ON d.id = h.device_id ORDER BY h.rev LIMIT ?",
+        [*params, limit],
+    )

@@ -10,7 +10,7 @@ from typing import Any
 from ntm_field.domain.merge import parse_member_path
 from ntm_field.domain.records import Household
 from ntm_field.domain.validation import Problem, validate_document
-from ntm_field.server import errors, policy
+from ntm_field.server import clocks, errors, policy
 from ntm_field.server.changes import store_revision
 from ntm_field.server.coverage import scoped_unit
 from ntm_field.server.policy import Action
@@ -62,25 +62,30 @@ def resolve(store: ServerStore, device: Device, conflict_id: str, value: Any, *,
     `unknown_unit`, field `value`). Whatever is refused changes nothing: the conflict stays open."""
     policy.require(device, Action.RESOLVE_CONFLICT)
     with store.backend.transaction() as tx:
-        rev = tx.one("UPDATE sync_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq")[0]
         row = tx.one("SELECT household_id, field, status FROM conflicts WHERE id = ?", [conflict_id])
         if row is None:
             raise errors.ApiError("no such conflict", status=404, code="not_found", field="conflict_id")
         household_id, field, status = row
+        clocks.lock_keys(tx, store.dialect, [f"household:{household_id}"])  # as a push of it would (clocks.py)
         current = tx.one("SELECT hamlet_code, rev, deleted, document FROM households WHERE id = ?", [household_id])
         if current is None:
             raise errors.NotOpen("the conflict's household is not stored")
         policy.require_hamlet(device, Action.RESOLVE_CONFLICT, current[0], hamlets, field=None)
+        status = tx.one("SELECT status FROM conflicts WHERE id = ?", [conflict_id])[0]  # as of the lock
         if status != "open":
             raise errors.NotOpen("the conflict is not open")
         stored = _resolved(None if current[2] else json.loads(current[3]), field, value, today)
         if stored is not None:
             policy.require_hamlet(device, Action.RESOLVE_CONFLICT, stored.hamlet_code, hamlets, field="value")
+        hamlet_code = current[0] if stored is None else stored.hamlet_code
+        clocks.lock_hamlets(tx, {current[0], hamlet_code})
+        rev = clocks.next_rev(tx, store.dialect)
         now = store.clock().isoformat()
         store_revision(
             tx, household_id=household_id, rev=rev, previous=current, stored=stored, deleted=stored is None,
             fallback_hamlet=current[0], status="resolved", change_id=None, device_id=device.id, now=now,
         )  # fmt: skip
+        clocks.advance(tx, {hamlet_code: rev})
         tx.execute("UPDATE conflicts SET status = 'resolved', resolved_rev = ? WHERE id = ?", [rev, conflict_id])
         store._audit(tx, device.id, "conflict.resolve", conflict_id, {"household": household_id, "rev": rev})
     return rev

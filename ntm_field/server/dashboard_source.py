@@ -17,6 +17,7 @@ from ntm_field.domain.units import Level
 from ntm_field.server import errors, policy, reports
 from ntm_field.server.coverage import coverage_report, scoped_unit
 from ntm_field.server.policy import Action
+from ntm_field.server.progress import progress_report
 from ntm_field.server.store import Device, ServerStore
 
 
@@ -132,7 +133,7 @@ class DashboardSource:
 
     def progress(self, session: Session, unit: str | None, structure: str | None) -> dict:
         """What `GET /api/v1/progress?unit=…&structure=…` answers."""
-        return reports.progress_report(self.store, self._device(session.token), unit=unit, structure=structure)
+        return progress_report(self.store, self._device(session.token), unit=unit, structure=structure)
 
     def export(self, session: Session, unit: str | None, fmt: str, kind: str) -> reports.ExportFile:
         """What `GET /api/v1/export?unit=…&format=…&kind=…` answers (the same function, audited the same way)."""

@@ -208,3 +208,40 @@ def migrate(backend, migrations: list[tuple[str, str | dict[str, list[str]]]] = 
             )
             applied_now.append(name)
     return applied_now
+
+# Revisions without a global lock (docs/server.md, "Revisions"): each hamlet has its own clock row, the last
+# revision committed in it, which writers of that hamlet hold until they commit; revision numbers come from a
+# sequence on PostgreSQL (no lock) and from the old `sync_clock` row on SQLite (whose writers take turns anyway).
+# The day counters keep the progress series by the households' survey day, in the same transaction.
+MIGRATIONS.append(
+    (
+        "0004_hamlet_clocks_and_day_counters",
+        {
+            dialect: [
+                "CREATE TABLE hamlet_clocks (\n    hamlet_code TEXT PRIMARY KEY,\n    rev BIGINT NOT NULL\n)",
+                # every hamlet holding households starts at the old single clock: every stored revision is at or below it
+                "INSERT INTO hamlet_clocks (hamlet_code, rev) "
+                "SELECT DISTINCT hamlet_code, (SELECT seq FROM sync_clock WHERE id = 1) FROM households",
+                "CREATE TABLE hamlet_day_counters (\n"
+                "    hamlet_code TEXT NOT NULL,\n"
+                "    day TEXT NOT NULL,\n"
+                "    households BIGINT NOT NULL DEFAULT 0,\n"
+                "    surveyed BIGINT NOT NULL DEFAULT 0,\n"
+                + "".join(f"    {check.value}_{part} BIGINT NOT NULL DEFAULT 0,\n" for check in Check for part in ("covered", "eligible"))
+                + "    PRIMARY KEY (hamlet_code, day)\n"
+                + (") WITHOUT ROWID" if dialect == "sqlite" else ")"),  # SQLite: a hamlet's days lie together
+                *extra,
+            ]
+            for dialect, extra in (
+                ("sqlite", []),
+                (
+                    "postgresql",
+                    [
+                        "CREATE SEQUENCE revision_seq AS BIGINT",
+                        "SELECT setval('revision_seq', greatest(seq, 1), seq > 0) FROM sync_clock WHERE id = 1",
+                    ],
+                ),
+            )
+        },
+    )
+)

@@ -1,9 +1,9 @@
 """The server store: units, devices and enrolment, households with their history, counters, audit.
 
-Every method is one transaction. Writers of households first bump the single
-`sync_clock` row: the row lock orders commits by revision number, so a pull that
-has seen revision N can never later find a committed revision below N (two
-server processes on one PostgreSQL included).
+Every method is one transaction. Writers of households hold their hamlets' clocks
+(clocks.py): a pull that has seen revision N of a hamlet never later finds a committed
+revision of it below N (two server processes on one PostgreSQL included), and writers
+of different hamlets never wait for each other.
 """
 
 from __future__ import annotations
@@ -129,10 +129,17 @@ class ServerStore:
         return self.backend.dialect
 
     def migrate(self) -> list[str]:
-        return migrate(self.backend)
+        applied = migrate(self.backend)
+        if "0004_hamlet_clocks_and_day_counters" in applied and self._has_households():
+            self.recompute(actor="migration")  # the day counters of households stored before them
+        return applied
 
     def close(self) -> None:
         self.backend.close()
+
+    def _has_households(self) -> bool:
+        with self.backend.read() as tx:
+            return tx.one("SELECT 1 FROM households LIMIT 1") is not None
 
     # ----- units ---------------------------------------------------------------------
 
@@ -277,35 +284,48 @@ class ServerStore:
     # ----- counters ------------------------------------------------------------------
 
     def counters(self, hamlet_codes: Iterable[str]) -> dict[str, tuple[int, ...]]:
-        """The counters of the hamlets that have any, as tuples in the order of COUNTER_COLUMNS."""
-        codes = list(hamlet_codes)
-        if not codes:
-            return {}
+        """The counters of the hamlets that have any, as tuples in the order of COUNTER_COLUMNS: only the
+        rows asked for (by primary key), whatever else the table holds (a national table: 100,000 hamlets)."""
+        codes = sorted(set(hamlet_codes))
+        rows: list[tuple] = []
         with self.backend.read() as tx:
-            if len(codes) > 50:
-                # A district or a province: reading the whole (one row per hamlet) table and keeping what
-                # was asked is several times faster than an IN list of hundreds of parameters.
-                wanted = set(codes)
-                rows = [row for row in tx.all(f"SELECT {COUNTER_SELECT} FROM hamlet_counters") if row[0] in wanted]
-            else:
-                rows = tx.all(f"SELECT {COUNTER_SELECT} FROM hamlet_counters WHERE hamlet_code IN ({_marks(codes)})", codes)
+            for start in range(0, len(codes), 500):
+                part = codes[start : start + 500]
+                rows += tx.all(f"SELECT {COUNTER_SELECT} FROM hamlet_counters WHERE hamlet_code IN ({_marks(part)})", part)
         return {row[0]: tuple(row[1:]) for row in rows}
 
+    def day_counters(self, hamlet_codes: Iterable[str]) -> list[tuple]:
+        """(day, *DAY_COLUMNS) summed over the hamlets, one row per survey day that has any, by day."""
+        codes = sorted(set(hamlet_codes))
+        sums = ", ".join(f"sum({column})" for column in DAY_COLUMNS)
+        by_day: dict[str, list[int]] = {}
+        with self.backend.read() as tx:
+            for start in range(0, len(codes), 500):
+                part = codes[start : start + 500]
+                for day, *values in tx.all(
+                    f"SELECT day, {sums} FROM hamlet_day_counters WHERE hamlet_code IN ({_marks(part)}) "
+                    "GROUP BY day HAVING sum(households) <> 0", part
+                ):
+                    into = by_day.setdefault(day, [0] * len(DAY_COLUMNS))
+                    for i, value in enumerate(values):
+                        into[i] += int(value)
+        return [(day, *by_day[day]) for day in sorted(by_day)]
+
     def recompute(self, *, actor: str = "cli") -> int:
-        """Rebuild every hamlet counter from the stored households; returns the hamlets counted."""
+        """Rebuild every hamlet counter and day counter from the stored households; returns the hamlets
+        counted."""
         with self.backend.transaction() as tx:
-            tx.execute("UPDATE sync_clock SET seq = seq WHERE id = 1")  # wait for writers: a consistent rebuild
+            if self.dialect == "postgresql":  # wait for writers, and keep them out: a consistent rebuild
+                tx.execute("LOCK TABLE hamlet_clocks IN EXCLUSIVE MODE")
             tx.execute("DELETE FROM hamlet_counters")
-            totals: dict[str, dict[str, int]] = {}
+            tx.execute("DELETE FROM hamlet_day_counters")
+            totals: dict[tuple[str, str], dict[str, int]] = {}
             for hamlet_code, document in tx.all("SELECT hamlet_code, document FROM households WHERE deleted = 0"):
-                counts = household_counts(Household.from_document(json.loads(document)))
-                into = totals.setdefault(hamlet_code, dict.fromkeys(COUNTER_COLUMNS, 0))
-                for key, value in counts.items():
-                    into[key] += value
-            for hamlet_code, counts in totals.items():
-                _add_counters(tx, hamlet_code, counts, sign=1)
-            self._audit(tx, actor, "counters.recompute", None, {"hamlets": len(totals)})
-        return len(totals)
+                household = Household.from_document(json.loads(document))
+                add_counts(totals, (hamlet_code, household.surveyed_on.isoformat()), household_counts(household), sign=1)
+            apply_counter_deltas(tx, totals)
+            self._audit(tx, actor, "counters.recompute", None, {"hamlets": len({hamlet for hamlet, _ in totals})})
+        return len({hamlet for hamlet, _ in totals})
 
     # ----- audit ---------------------------------------------------------------------
 
@@ -330,6 +350,9 @@ COUNTER_COLUMNS = (
     *(f"{c}_{part}" for c in ("cccd", "vneid", "smartphone", "sim") for part in ("covered", "eligible", "unknown", "level1")),
 )  # fmt: skip
 COUNTER_SELECT = ", ".join(("hamlet_code", *COUNTER_COLUMNS))
+# What the progress series needs per hamlet and survey day (hamlet_day_counters).
+# `households` marks the days that have any household (a day of absent households only is in the series).
+DAY_COLUMNS = ("households", "surveyed", *(f"{c.value}_{part}" for c in Check for part in ("covered", "eligible")))
 _FIGURE_COLUMNS = tuple(
     (check.value, tuple((part, f"{check.value}_{part}") for part in ("covered", "eligible", "unknown", "level1")))
     for check in Check
@@ -350,25 +373,36 @@ def household_counts(household: Household) -> dict[str, int]:
     return counts
 
 
-def add_counts(total: dict[str, dict[str, int]], hamlet_code: str, counts: dict[str, int], *, sign: int) -> None:
-    """Add a household's counts (or take them away) in `total`, the deltas of a batch by hamlet."""
-    deltas = total.setdefault(hamlet_code, dict.fromkeys(COUNTER_COLUMNS, 0))
+def add_counts(total: dict[tuple[str, str], dict[str, int]], key: tuple[str, str], counts: dict[str, int], *, sign: int) -> None:
+    """Add a household's counts (or take them away) in `total`, a batch's deltas by (hamlet, survey day)."""
+    deltas = total.setdefault(key, dict.fromkeys(COUNTER_COLUMNS, 0))
     for column, value in counts.items():
         deltas[column] += sign * value
 
 
-def apply_counter_deltas(tx: Tx, total: dict[str, dict[str, int]]) -> None:
-    """Write a batch's counter deltas: one statement per hamlet instead of one per change."""
-    for hamlet_code, deltas in total.items():
-        _add_counters(tx, hamlet_code, deltas, sign=1)
+def apply_counter_deltas(tx: Tx, total: dict[tuple[str, str], dict[str, int]]) -> None:
+    """Write a batch's counter deltas: one statement per hamlet and one per (hamlet, day), whatever the
+    number of changes; rows that would not change are not touched."""
+    by_hamlet: dict[str, dict[str, int]] = {}
+    for (hamlet_code, day), deltas in sorted(total.items()):
+        if any(deltas[column] for column in DAY_COLUMNS):
+            _upsert(tx, "hamlet_day_counters", ("hamlet_code", "day"), (hamlet_code, day), deltas, DAY_COLUMNS)
+        into = by_hamlet.setdefault(hamlet_code, dict.fromkeys(COUNTER_COLUMNS, 0))
+        for column, value in deltas.items():
+            into[column] += value
+    for hamlet_code, deltas in sorted(by_hamlet.items()):
+        if any(deltas.values()):
+            _upsert(tx, "hamlet_counters", ("hamlet_code",), (hamlet_code,), deltas, COUNTER_COLUMNS)
 
 
-def _add_counters(tx: Tx, hamlet_code: str, counts: dict[str, int], *, sign: int) -> None:
-    tx.execute("INSERT INTO hamlet_counters (hamlet_code) VALUES (?) ON CONFLICT (hamlet_code) DO NOTHING", [hamlet_code])
-    assignments = ", ".join(f"{column} = {column} + ?" for column in COUNTER_COLUMNS)
+def _upsert(tx: Tx, table: str, key_columns: tuple[str, ...], key: tuple[str, ...], deltas: dict[str, int],
+            counted: tuple[str, ...]) -> None:  # fmt: skip
+    columns = ", ".join((*key_columns, *counted))
+    marks = ", ".join("?" * (len(key_columns) + len(counted)))
+    added = ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in counted)
     tx.execute(
-        f"UPDATE hamlet_counters SET {assignments} WHERE hamlet_code = ?",
-        [sign * counts[column] for column in COUNTER_COLUMNS] + [hamlet_code],
+        f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {added}",
+        [*key, *(deltas[column] for column in counted)],
     )
 
 

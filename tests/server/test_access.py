@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from ntm_field.domain.records import Household
+from ntm_field.server import clocks
 from ntm_field.server.changes import store_revision
 from ntm_field.server.db import open_backend
 from ntm_field.server.store import ServerStore
@@ -170,11 +171,13 @@ def store_with_conflicts(url: str, doc: dict, fields: list[str]) -> list[str]:
     ids = []
     try:
         with store.backend.transaction() as tx:
-            rev = tx.one("UPDATE sync_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq")[0]
+            clocks.lock_hamlets(tx, [doc["hamlet_code"]])
+            rev = clocks.next_rev(tx, store.dialect)
             store_revision(
                 tx, household_id=doc["id"], rev=rev, previous=None, stored=Household.from_document(doc), deleted=False,
                 fallback_hamlet=doc["hamlet_code"], status="applied", change_id=None, device_id="old", now="2024-04-12T02:00:00+00:00",
             )  # fmt: skip
+            clocks.advance(tx, {doc["hamlet_code"]: rev})
             for field in fields:
                 ids.append(str(uuid.uuid4()))
                 tx.execute(

@@ -12,6 +12,7 @@ from ntm_field.domain.indicators import tally
 from ntm_field.server import reports
 from ntm_field.server.coverage import coverage_report
 from ntm_field.server.dashboard_source import DashboardSource
+from ntm_field.server.progress import progress
 from ntm_field.ui.dashboard.models import DashboardError, DashboardModel, UnitRow, parse_route, unit_route
 from ntm_field.ui.i18n import I18n
 from tests.e2e.dashboard_helpers import EXTRA_HAMLETS_CSV, HAMLETS, households, ingest
@@ -148,7 +149,7 @@ def test_progress_days_are_the_progress_series(store):
     model = signed_in(store)
     screen = model.open_unit("70", "2024")
     hamlets = HAMLETS
-    series = reports.progress(store, hamlets)
+    series = progress(store, hamlets)
     assert [(d.date, d.surveyed) for d in screen.days] == [(d["date"], d["surveyed"]) for d in series]
     assert len(screen.days) == 5 and screen.days[-1].surveyed == screen.unit.surveyed
     last = screen.days[-1]

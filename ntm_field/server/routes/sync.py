@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from ntm_field.server import errors, policy
 from ntm_field.server import openapi as docs
 from ntm_field.server.changes import decode_cursor, pull, push_batch
+from ntm_field.server.clocks import MAX_CURSOR
 from ntm_field.server.deps import HooksDep, PushBody, SettingsDep, StoreDep, may
 from ntm_field.server.policy import Action
 from ntm_field.server.store import Device
@@ -49,13 +50,13 @@ def _batch(body: dict) -> tuple[str, list[dict]]:
 def sync_pull(
     device: Annotated[Device, Depends(may(Action.PULL))],
     store: StoreDep,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     include: Annotated[str | None, Query(pattern="^surveyor$")] = None,
 ) -> dict:
     try:
-        after = decode_cursor(cursor)
+        seen = decode_cursor(cursor)
     except ValueError:
         raise errors.Invalid("the cursor is not one this server gave", field="cursor") from None
     hamlets = policy.hamlets_in_scope(device, store.tree("2024"))
-    return pull(store, hamlets, after=after, limit=limit, surveyor=include is not None)
+    return pull(store, hamlets, after=seen, limit=limit, surveyor=include is not None)
