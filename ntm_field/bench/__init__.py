@@ -58,7 +58,7 @@ def memory(pid: int) -> tuple[float, float]:
 
 def run(*, quick: bool, json_path: Path | None) -> int:
     """Run every benchmark, print the table, write JSON when asked."""
-    from ntm_field.bench import app, exports, load, server, store, sync
+    from ntm_field.bench import app, exports, figures, load, server, store, sync
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -67,6 +67,7 @@ def run(*, quick: bool, json_path: Path | None) -> int:
         *store.run(quick=quick, progress=progress),
         *sync.run(quick=quick, progress=progress),
         *server.run(quick=quick, progress=progress),
+        *figures.run(quick=quick, progress=progress),
         *exports.run(quick=quick, progress=progress),
         *load.run(quick=quick, progress=progress),
         *app.run(quick=quick, progress=progress),
