@@ -49,6 +49,7 @@ def push_batch(
     *,
     hamlets: UnitTree,
     today: date,
+    before_commit: Callable[[], None] | None = None,
     after_commit: Callable[[], None] | None = None,
 ) -> list[dict]:
     """Apply a push batch: one result per change, in order (a change's faults never fail the batch).
@@ -57,8 +58,9 @@ def push_batch(
     the stored documents it builds on — is done before the write transaction opens. The batch is then one
     transaction (one fsync) that holds only its households and its hamlets (clocks.py), and each change runs
     in its own savepoint: a rejected change is rolled back alone, and every stored change is committed
-    together with its result. `after_commit` runs after the commit and before the reply is written: the
-    fault-injection tests kill the server there.
+    together with its result. `before_commit` runs inside the transaction just before it commits (the
+    ordering tests hold transactions open there); `after_commit` runs after the commit and before the reply
+    is written: the fault-injection tests kill the server there.
     """
     prepared = [_prepare(change, today) for change in changes]
     ids = sorted({p.household_id for p in prepared if p.household_id is not None})
@@ -92,6 +94,8 @@ def push_batch(
             tx.execute("RELEASE SAVEPOINT change")
         apply_counter_deltas(tx, counters)
         clocks.advance(tx, written)
+        if before_commit is not None:
+            before_commit()
     if after_commit is not None:
         after_commit()
     return results  # type: ignore[return-value]

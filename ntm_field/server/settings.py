@@ -134,6 +134,7 @@ class Hooks:
     """Test-only hooks: the command line never sets them (tests/server/fault_server.py does)."""
 
     after_commit: Callable[[], None] | None = None  # after each push batch commits, before the reply
+    before_commit: Callable[[], None] | None = None  # inside each push batch's transaction, just before it commits
 
 
 __all__ = ["Settings", "SettingsError", "Hooks", "CAPACITY", "DASHBOARD_THREADS", "database_url", "public_url"]

@@ -144,11 +144,13 @@ class RunningServer:
         return reply.json()
 
 
-def start_server(db: str, *, env: dict | None = None, port: int | None = None) -> RunningServer:
+def start_server(db: str, *, env: dict | None = None, port: int | None = None, module: list[str] | None = None) -> RunningServer:
+    """`ntm-field server` on `db`, or another server module (`module`: its arguments before the port)."""
     port = port or _free_port()
     environment = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    command = ["ntm_field", "server", "--db", db, "--port"] if module is None else module
     process = subprocess.Popen(
-        [sys.executable, "-m", "ntm_field", "server", "--db", db, "--port", str(port)],
+        [sys.executable, "-m", *command, str(port)],
         cwd=ROOT, env={**environment, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True,
     )  # fmt: skip

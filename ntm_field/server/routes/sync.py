@@ -29,7 +29,7 @@ async def sync_push(
     batch_id, changes = _batch(body)
     results = await run_in_threadpool(
         lambda: push_batch(store, device, changes, hamlets=store.tree("2024"), today=settings.clock().date(),
-                           after_commit=hooks.after_commit)  # fmt: skip
+                           before_commit=hooks.before_commit, after_commit=hooks.after_commit)  # fmt: skip
     )
     return {"batch_id": batch_id, "server_time": settings.clock().isoformat(), "results": results}
 
