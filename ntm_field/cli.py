@@ -196,10 +196,16 @@ def _one_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
+# The top-level modules of the server extra (pyproject.toml): only their absence means "install the extra".
+SERVER_EXTRA = {"fastapi", "uvicorn", "psycopg", "psycopg_binary", "openpyxl", "flet_web", "starlette", "pydantic"}
+
+
 def _server_admin():
     try:
         from ntm_field.server import admin
-    except ImportError:
+    except ImportError as missing:
+        if (missing.name or "").split(".")[0] not in SERVER_EXTRA:
+            raise  # a fault of this package, not a missing extra: its traceback says where
         raise CommandError("the server needs its extra: pip install 'ntm-field[server]'") from None
     return admin
 
@@ -389,7 +395,9 @@ def _bench(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     try:
         from ntm_field.demo.run import DemoError, run
-    except ImportError:
+    except ImportError as missing:
+        if (missing.name or "").split(".")[0] not in SERVER_EXTRA:
+            raise
         raise CommandError("the demo needs the server extra: pip install 'ntm-field[server]'") from None
     try:
         return run(port=args.port, data_dir=args.data, seed=args.seed)

@@ -28,7 +28,7 @@ from ntm_field.domain.records import Household
 from ntm_field.domain.units import hamlet_code
 
 FULL = {"members": 1_000_000, "reads": 60, "others": 80_000}
-QUICK = {"members": 20_000, "reads": 20, "others": 80_000}
+QUICK = {"members": 5_000, "reads": 10, "others": 10_000}
 DAYS = 60
 
 

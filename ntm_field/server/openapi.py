@@ -184,6 +184,7 @@ _ERRORS: dict[int, tuple[str, list[str]]] = {
     415: ("Not `application/json`, or a content encoding other than gzip", ["unsupported_media_type"]),
     422: ("A request value breaks the contract (`error.field` names it)", ["invalid"]),
     429: ("Over the rate limit: retry after `Retry-After` seconds", ["rate_limited"]),
+    503: ("The server is saturated: nothing was applied; retry after `Retry-After` seconds", ["overloaded"]),
 }  # fmt: skip
 
 
@@ -200,7 +201,7 @@ def _error(status: int, description: str | None = None, codes: list[str] | None 
         "description": f"{description or default_description} (`error.code`: {', '.join(f'`{c}`' for c in codes)}).",
         "content": {"application/json": {"schema": schema}},
     }
-    if status == 429:
+    if status in (429, 503):
         response["headers"] = {
             "Retry-After": {"description": "Seconds to wait", "required": True, "schema": {"type": "integer", "minimum": 1}}
         }
@@ -208,8 +209,10 @@ def _error(status: int, description: str | None = None, codes: list[str] | None 
 
 
 def _errors(*statuses: int, **overrides: tuple[str | None, list[str] | None]) -> dict:
+    """The error responses of an `/api/v1/*` route: those named, and 503 (bounded admission,
+    ntm_field/server/admission.py), which any of them may answer."""
     out = {}
-    for status in statuses:
+    for status in (*statuses, 503):
         description, codes = overrides.get(f"e{status}", (None, None))
         out[status] = _error(status, description, codes)
     return out
@@ -555,7 +558,9 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "pull": {
         "summary": "Pull households",
-        "description": "Households of the token's scope stored after `cursor`, in the order they were stored.",
+        "description": "Households of the token's scope stored after `cursor`, in the order they were stored in "
+        "each hamlet. The cursor is opaque: it holds the revision seen in each hamlet of the scope (at most 8,192 "
+        "characters); a cursor of an earlier version of this server is still read.",
         "response_model": None,
         "responses": {200: _json("PullReply", "A page of revisions"), **_errors(401, 422, 429)},
         "openapi_extra": _SECURED,
