@@ -68,7 +68,7 @@ from ntm_field.bench.server import ASSETS, _postgres_database
 from ntm_field.domain.units import hamlet_code
 
 FULL = {"ingest": 25_600, "devices": 2_000, "cycles": 3, "window": 180.0}
-QUICK = {"ingest": 3_200, "devices": 100, "cycles": 2, "window": 10.0}
+QUICK = {"ingest": 1_600, "devices": 60, "cycles": 2, "window": 6.0}
 PROVINCE = "70"
 RAISED = {"NTM_REQUESTS_PER_MINUTE": "1000000", "NTM_ENROLMENTS_PER_MINUTE": "1000000"}
 
@@ -89,15 +89,19 @@ def run(*, quick: bool, progress: Callable[[str], None]) -> list[Measure]:
         progress("load figures skipped: no PostgreSQL")
         return []
     probe[1]()
-    return [*ingest_rows(sizes["ingest"], progress), *province_rows(sizes, workers=2, progress=progress)]
+    # --quick is a smoke run (CI): the ingest rows at 2 workers only
+    processes = (2,) if quick else (1, 2)
+    return [*ingest_rows(sizes["ingest"], progress, processes=processes),
+            *province_rows(sizes, workers=2, progress=progress)]  # fmt: skip
 
 
-def ingest_rows(households: int, progress: Callable[[str], None]) -> list[Measure]:
-    """Households/s of 1, 8 and 64 concurrent devices with 1 and 2 workers, each run on a fresh database."""
+def ingest_rows(households: int, progress: Callable[[str], None], *, processes: tuple[int, ...] = (1, 2)) -> list[Measure]:
+    """Households/s of 1, 8 and 64 concurrent devices with each number of server `processes`, each run on a
+    fresh database."""
     runs: dict[tuple[int, int], IngestResult] = {}
-    for workers in (1, 2):
+    for workers in processes:
         for devices in (1, 8, 64):
-            progress(f"ingest of {households:,} households by {devices} devices at once, {workers} worker(s), PostgreSQL…")
+            progress(f"ingest of {households:,} households by {devices} device{'s at once' if devices > 1 else ''}, {workers_shown(workers)}, PostgreSQL…")
             database = _postgres_database()
             try:
                 runs[workers, devices] = ingest(database[0], devices=devices, workers=workers, households=households)
@@ -106,24 +110,26 @@ def ingest_rows(households: int, progress: Callable[[str], None]) -> list[Measur
             result = runs[workers, devices]
             progress(f"  {result.rate:,.0f} households/s, p50 {result.p(50):.0f} ms, p99 {result.p(99):.0f} ms, "
                      f"{result.pushes.busy} answers 503")  # fmt: skip
-    shown = {w: workers_shown(w) for w in (1, 2)}
+    shown = {w: workers_shown(w) for w in processes}
     name = "PostgreSQL ingest, batches of 50, limits raised"
     measures = []
-    for workers in (1, 2):
+    for workers in processes:
         one, eight, many = runs[workers, 1], runs[workers, 8], runs[workers, 64]
+        single = runs.get((1, 1)) if workers > 1 else None
         measures += [
-            Measure(f"{name}: 1 device, {shown[workers]}", "households/s", one.rate,
-                    runs[1, 1].rate if workers == 2 else None, "1 device, 1 worker" if workers == 2 else "", "—", None),
+            Measure(f"{name}: 1 device, {shown[workers]}", "households/s", one.rate, single and single.rate,
+                    "1 device, 1 worker" if single else "", "—", None),
             Measure(f"{name}: 8 devices at once, {shown[workers]}", "households/s", eight.rate, one.rate,
                     "1 device, same run", "≥ 1.5×", eight.rate >= 1.5 * one.rate),
             Measure(f"{name}: 64 devices at once, {shown[workers]}", "households/s", many.rate, eight.rate,
                     "8 devices, same run", "≥ 1×", many.rate >= eight.rate),
         ]  # fmt: skip
-    measures.append(Measure(f"{name}: 8 devices, {shown[2]}", "households/s", runs[2, 8].rate, runs[1, 8].rate,
-                            f"8 devices, {shown[1]}", "≥ 1×", runs[2, 8].rate >= runs[1, 8].rate))  # fmt: skip
+    if {1, 2} <= set(processes):
+        measures.append(Measure(f"{name}: 8 devices, {shown[2]}", "households/s", runs[2, 8].rate, runs[1, 8].rate,
+                                f"8 devices, {shown[1]}", "≥ 1×", runs[2, 8].rate >= runs[1, 8].rate))  # fmt: skip
     worst = max(runs, key=lambda key: runs[key].p(99))
     p99 = runs[worst].p(99)
-    measures.append(Measure(f"{name}: push p99, worst of the 6 runs ({worst[1]} devices, {workers_shown(worst[0])})",
+    measures.append(Measure(f"{name}: push p99, worst of the {len(runs)} runs ({worst[1]} devices, {workers_shown(worst[0])})",
                             "ms", p99, None, "", "≤ 2,000 ms", p99 <= 2000))  # fmt: skip
     return measures
 
@@ -294,10 +300,12 @@ class LoadResult:
             Measure(f"{name}: push p99", "ms", push.p(99), None, "", "≤ 3,000 ms", push.p(99) <= 3000),
             Measure(f"{name}: pull p50", "ms", pull.p(50), None, "", "—", None),
             Measure(f"{name}: pull p99", "ms", pull.p(99), None, "", "—", None),
-            Measure(f"{name}: errors of {burst.sent:,} requests ({_problems(burst.problems)})", "requests",
-                    burst.errors, None, "", "0", burst.errors == 0),
-            Measure(f"{name}: 503 answers (Retry-After honoured)", "requests", burst.busy, None, "", "—", None),
-            Measure(f"{name}: requests past the phone's 30 s", "requests", burst.past, None, "", "0", burst.past == 0),
+            # counts as "so many of all": a row's value is never 0 (the table's ratios divide by it)
+            Measure(f"{name}: requests without error, of all sent ({burst.busy:,} answered 503 and sent again "
+                    f"after Retry-After; errors: {_problems(burst.problems)})", "requests", burst.sent - burst.errors,
+                    burst.sent, "requests sent", "all: 0 errors", burst.errors == 0),
+            Measure(f"{name}: requests answered within the phone's 30 s, of all sent", "requests",
+                    burst.sent - burst.past, burst.sent, "requests sent", "all: 0 past 30 s", burst.past == 0),
             Measure(f"{name}: dashboard coverage read p99 during the burst", "ms", cover.p(99), idle.p(99),
                     "idle, same server", "≤ 300 ms", cover.p(99) <= 300),
             Measure(f"{name}: dashboard progress read p99 during the burst", "ms", prog.p(99), prog_idle.p(99),
