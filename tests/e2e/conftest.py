@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,20 +50,26 @@ class App:
     def __init__(self, data: Path):
         self.port = _free_port()
         env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+        # stderr to a file, never a pipe nobody reads: a chatty app would block on a full pipe (64 KB) mid-test
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "main.py", "--web", "--port", str(self.port), "--data", str(data)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True,
         )  # fmt: skip
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.process.stderr.read().decode()[-3000:]
+            assert self.process.poll() is None, self.errors()
             try:
                 if requests.get(self.url, timeout=1).status_code == 200:
                     return
             except requests.RequestException:
                 time.sleep(0.2)
         raise RuntimeError("the app did not answer within 60 s")
+
+    def errors(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-3000:]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -72,6 +79,7 @@ class App:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, 9)
                 self.process.wait()
+        self.log.close()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import threading
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -149,11 +150,16 @@ def start_server(db: str, *, env: dict | None = None, port: int | None = None, m
     port = port or _free_port()
     environment = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     command = ["ntm_field", "server", "--db", db, "--port"] if module is None else module
-    process = subprocess.Popen(
-        [sys.executable, "-m", *command, str(port)],
-        cwd=ROOT, env={**environment, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True,
-    )  # fmt: skip
+    stdout, stdout_reader = _output_file()
+    stderr, stderr_reader = _output_file()
+    with stdout, stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", *command, str(port)],
+            cwd=ROOT, env={**environment, **(env or {})}, stdout=stdout, stderr=stderr, start_new_session=True,
+        )  # fmt: skip
+    # Read back through `process.stdout` / `process.stderr` as pipes would be, but written to files: a server
+    # that logs more than a pipe holds (64 KB) while nobody reads would stall mid-test.
+    process.stdout, process.stderr = stdout_reader, stderr_reader
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -166,6 +172,15 @@ def start_server(db: str, *, env: dict | None = None, port: int | None = None, m
             time.sleep(0.1)
     stop_server(process)
     raise RuntimeError("server did not answer within 30 s")
+
+
+def _output_file():
+    """A file to write a process's output to, and a second handle reading it from the start (the name is
+    gone at once: the two handles keep it while they are open)."""
+    handle, name = tempfile.mkstemp(prefix="ntm-server-", suffix=".log")
+    writer, reader = os.fdopen(handle, "wb"), open(name, "rb")
+    os.unlink(name)
+    return writer, reader
 
 
 def at_once(target, arguments) -> None:

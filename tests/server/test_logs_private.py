@@ -9,7 +9,6 @@ import gzip
 import json
 import logging
 import socket
-import threading
 import uuid
 from dataclasses import replace
 from urllib.parse import urlsplit
@@ -26,29 +25,16 @@ TIMEOUT = 30
 LOG_WORDS = ("Traceback", "Exception in ASGI")
 
 class ServerOutput:
-    """Everything a server process writes on stdout and stderr, drained as it comes (a full pipe would
-    stall the server)."""
+    """Everything a server process writes on stdout and stderr (start_server writes them to files, so a
+    chatty server never stalls on a full pipe)."""
 
     def __init__(self, server: RunningServer):
         self._server = server
-        self._data = bytearray()
-        self._lock = threading.Lock()
-        self._readers = [threading.Thread(target=self._drain, args=(pipe,), daemon=True)
-                         for pipe in (server.process.stdout, server.process.stderr)]  # fmt: skip
-        for reader in self._readers:
-            reader.start()
-
-    def _drain(self, pipe) -> None:
-        for chunk in iter(lambda: pipe.read1(4096), b""):
-            with self._lock:
-                self._data += chunk
 
     def after_stop(self) -> bytes:
         """The whole output, once the server has stopped (and flushed what it had)."""
         stop_server(self._server.process)
-        for reader in self._readers:
-            reader.join(10)
-        return bytes(self._data)
+        return b"".join(pipe.read() for pipe in (self._server.process.stdout, self._server.process.stderr))
 
 
 def auth(token: str) -> dict:
