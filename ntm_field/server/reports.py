@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
 
 from ntm_field.domain.codes import Check
 from ntm_field.domain.records import Household
@@ -145,14 +146,25 @@ def to_xlsx(sheets: list[Sheet]) -> bytes:
     return out.getvalue()
 
 
-def _xlsx_cell(sheet, value, *, percent: bool = False) -> WriteOnlyCell:
-    """A cell of text as text (never a formula, whatever it begins with), other values as they are."""
-    cell = WriteOnlyCell(sheet, value=neutralise(value))
+def _xlsx_cell(sheet, value, *, percent: bool = False):
+    """A cell's value as write-only mode takes it: text always as text, never a formula or an error.
+
+    openpyxl types a plain value itself (its fast path, one reused cell per row) and reads text as a
+    formula when it begins with `=` (`neutralise` already quoted it) or as an error when it is `#N/A`
+    and the like: such text, and the rates (a format), get a `WriteOnlyCell` of their own, typed `s`.
+    """
+    value = neutralise(value)
     if isinstance(value, str):
+        if not (value.startswith("=") or value in ERROR_CODES):
+            return value
+        cell = WriteOnlyCell(sheet, value=value)
         cell.data_type = "s"
-    elif percent:
+        return cell
+    if percent and value is not None:
+        cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = "0.00%"
-    return cell
+        return cell
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,3 +242,18 @@ def test_the_whole_file_export_of_the_command_line_and_dashboard_is_the_streamed
     xlsx = reports.export_file(store, policy.COMMAND_LINE, unit="25216", format="xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content))["Thành viên"]
     assert sheet.max_row - 1 == sum(len(h.members) for h in households)
+
+
+def test_write_only_cells_keep_text_as_text_and_rates_as_percentages():
+    """Text openpyxl would read as a formula or an error value stays text; rates keep their format."""
+    headers = [("name", "Tên"), ("whole", "Số"), ("cccd_rate", "Tỷ lệ")]
+    rows = [{"name": "#N/A", "whole": 3, "cccd_rate": 0.5}, {"name": "=1+2", "whole": -1, "cccd_rate": None},
+            {"name": "#DIV/0!", "whole": 0, "cccd_rate": 1.0}]  # fmt: skip
+    sheet = load_workbook(io.BytesIO(reports.to_xlsx([("S", headers, rows)])))["S"]
+    got = [[(c.value, c.data_type) for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert got == [
+        [("#N/A", "s"), (3, "n"), (0.5, "n")],
+        [("'=1+2", "s"), (-1, "n"), (None, "n")],
+        [("#DIV/0!", "s"), (0, "n"), (1.0, "n")],
+    ]
+    assert [row[2].number_format for row in sheet.iter_rows(min_row=2) if row[2].value is not None] == ["0.00%"] * 2
