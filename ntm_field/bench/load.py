@@ -134,12 +134,13 @@ def ingest_rows(households: int, progress: Callable[[str], None], *, processes: 
     return measures
 
 
-def province_rows(sizes: dict, *, workers: int, progress: Callable[[str], None], url: str | None = None) -> list[Measure]:
+def province_rows(sizes: dict, *, workers: int, progress: Callable[[str], None], url: str | None = None,
+                  env: dict[str, str] | None = None) -> list[Measure]:  # fmt: skip
     """The province load scenario as bench rows (a fresh PostgreSQL database unless `url` is given)."""
     database = None if url else _postgres_database()
     try:
         result = province_load(url or database[0], devices=sizes["devices"], workers=workers, cycles=sizes["cycles"],
-                               window=sizes["window"], progress=progress)  # fmt: skip
+                               window=sizes["window"], env=env, progress=progress)  # fmt: skip
     finally:
         if database is not None:
             database[1]()
@@ -328,10 +329,11 @@ def _problems(problems: Counter) -> str:
 
 
 def province_load(url: str, *, devices: int, workers: int = 2, cycles: int = 3, window: float = 180.0,
-                  seed: int = 14, settle: bool = False, progress: Callable[[str], None] = lambda _: None) -> LoadResult:  # fmt: skip
+                  seed: int = 14, settle: bool = False, env: dict[str, str] | None = None,
+                  progress: Callable[[str], None] = lambda _: None) -> LoadResult:  # fmt: skip
     """Run the province load scenario against a real server on `url` (migrated here; SQLite works too).
     `settle`: after the burst, every phone pulls once more (unmeasured) so that what it holds can be
-    compared with the server's."""
+    compared with the server's. `env`: NTM_* variables for the server (e.g. its admission slots)."""
     from ntm_field.server.admin import open_store
 
     store = open_store(url)
@@ -358,7 +360,7 @@ def province_load(url: str, *, devices: int, workers: int = 2, cycles: int = 3, 
          for h in (next(pool) for _ in range(sum(sizes[d])))]
         for d in range(devices)
     ]  # fmt: skip
-    server = Server(url, workers=workers, env={"NTM_ENROLMENTS_PER_MINUTE": RAISED["NTM_ENROLMENTS_PER_MINUTE"]})
+    server = Server(url, workers=workers, env={"NTM_ENROLMENTS_PER_MINUTE": RAISED["NTM_ENROLMENTS_PER_MINUTE"]} | (env or {}))
     try:
         with runner() as loop:
             result = loop.run(_province(server, url, codes, homes, phones_fresh, sizes, cycles=cycles,
@@ -550,6 +552,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest", type=int, default=0, metavar="N",
                         help="also the ingest concurrency rows with N households a run (default: not run)")  # fmt: skip
     parser.add_argument("--db", help="a database URL to use (default: a fresh PostgreSQL database, dropped after)")
+    parser.add_argument("--env", action="append", default=[], metavar="NTM_NAME=VALUE",
+                        help="a setting for the province load's server, e.g. NTM_SYNC_SLOTS=8 (repeatable)")  # fmt: skip
     args = parser.parse_args(argv)
 
     def progress(line: str) -> None:
@@ -557,7 +561,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = {"devices": args.devices, "cycles": args.cycles, "window": args.window}
     measures = ingest_rows(args.ingest, progress) if args.ingest else []
-    measures += province_rows(sizes, workers=args.workers, progress=progress, url=args.db)
+    env = dict(item.split("=", 1) for item in args.env)
+    measures += province_rows(sizes, workers=args.workers, progress=progress, url=args.db, env=env)
     print(format_table(measures))
     return 0
 
