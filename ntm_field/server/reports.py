@@ -52,7 +52,7 @@ def stored_households(backend: Backend, hamlet_codes: Iterable[str]) -> Iterator
     rather than one query whose ORDER BY would sort the whole province before its first row.
     """
     sql = "SELECT document FROM households WHERE hamlet_code = ? AND deleted = 0 ORDER BY id"
-    for (document,) in backend.stream_each(sql, ([code] for code in hamlet_codes)):
+    for (document,) in backend.stream_each(sql, ([code] for code in sorted(set(hamlet_codes)))):
         yield Household.from_document(json.loads(document))
 
 
