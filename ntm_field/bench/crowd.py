@@ -5,19 +5,21 @@ tallied by kind as a phone's Transport and SyncEngine would send them (timeouts,
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import random
 import resource
+import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cache
 from pathlib import Path
 
 import httpx
@@ -32,17 +34,7 @@ ATTEMPTS, BACKOFF_BASE, BACKOFF_CAP, MAX_WAIT = 6, 1.0, 60.0, 120.0  # the sync 
 # ----- a server process -----------------------------------------------------------------------
 
 
-@cache
-def workers_supported() -> bool:
-    """Whether this checkout's `ntm-field server` takes --workers."""
-    help_text = subprocess.run([sys.executable, "-m", "ntm_field", "server", "--help"], check=False, capture_output=True,
-                               text=True, timeout=60).stdout  # fmt: skip
-    return "--workers" in help_text
-
-
 def workers_shown(workers: int) -> str:
-    if workers > 1 and not workers_supported():
-        return f"1 worker (asked {workers}: no --workers yet)"
     return f"{workers} worker{'s' if workers > 1 else ''}"
 
 
@@ -50,23 +42,23 @@ class Server:
     """`python -m ntm_field server` on a free port, in its own process group, with its worker processes."""
 
     def __init__(self, url: str, *, workers: int, env: dict[str, str]):
-        import socket
-
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         command = [sys.executable, "-m", "ntm_field", "server", "--db", url, "--port", str(port)]
-        if workers > 1 and workers_supported():
+        if workers > 1:
             command += ["--workers", str(workers)]
         environment = {k: v for k, v in os.environ.items() if k != "DISPLAY"} | env
-        self.process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        # stderr to a file, not a pipe nobody reads while the bench runs (a full pipe would stall the server)
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
+        self.process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=self._stderr,
                                         start_new_session=True)  # fmt: skip
         self.base = f"http://127.0.0.1:{port}"
-        self.workers = workers if workers_supported() else 1
+        self.workers = workers
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the bench server exited: {self.process.stderr.read().decode()[-1000:]}")
+                raise RuntimeError(f"the bench server exited: {self.errors()[-1000:]}")
             try:
                 with urllib.request.urlopen(f"{self.base}/api/v1/health", timeout=1):
                     if len(self.pids()) >= self.workers + (self.workers > 1):
@@ -114,6 +106,10 @@ class Server:
             return "supervisor" if self.workers > 1 else "the server"
         return "worker"
 
+    def errors(self) -> str:
+        """What the server wrote on stderr so far."""
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -123,6 +119,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, 9)
                 self.process.wait()
+        self._stderr.close()
 
 
 def _stat_fields(pid: int) -> list[str]:
@@ -160,10 +157,11 @@ class Tally:
 
 
 def percentile(values: list[float], percent: float) -> float:
+    """The nearest-rank percentile (a value that occurred); NaN of nothing."""
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered) + 0.5) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(percent / 100 * len(ordered)) - 1))]
 
 
 class Client:
@@ -361,4 +359,4 @@ class Monitor:
 
 
 __all__ = ["Client", "Monitor", "Server", "Tally", "cpu_seconds", "enrol", "enrol_codes", "loop_lag", "own_cpu",
-           "percentile", "runner", "workers_shown", "workers_supported"]  # fmt: skip
+           "percentile", "runner", "workers_shown"]  # fmt: skip

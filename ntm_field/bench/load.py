@@ -287,8 +287,8 @@ class LoadResult:
         return total
 
     def measures(self) -> list[Measure]:
-        phones = ("push", "pull", "units")
-        burst = self.requests(*phones, "coverage", "progress", "export")
+        burst = self.requests("push", "pull", "coverage", "progress", "export")
+        timed = self.requests("push", "pull", "coverage", "progress")  # the export is a browser's: its own row
         push, pull = self.tallies.get("push", Tally()), self.tallies.get("pull", Tally())
         cover, idle = self.tallies.get("coverage", Tally()), self.tallies.get("coverage idle", Tally())
         prog, prog_idle = self.tallies.get("progress", Tally()), self.tallies.get("progress idle", Tally())
@@ -305,8 +305,9 @@ class LoadResult:
             Measure(f"{name}: requests without error, of all sent ({burst.busy:,} answered 503 and sent again "
                     f"after Retry-After; errors: {_problems(burst.problems)})", "requests", burst.sent - burst.errors,
                     burst.sent, "requests sent", "all: 0 errors", burst.errors == 0),
-            Measure(f"{name}: requests answered within the phone's 30 s, of all sent", "requests",
-                    burst.sent - burst.past, burst.sent, "requests sent", "all: 0 past 30 s", burst.past == 0),
+            Measure(f"{name}: pushes, pulls and dashboard reads answered within the phone's 30 s, of all sent",
+                    "requests", timed.sent - timed.past, timed.sent, "requests sent", "all: 0 past 30 s",
+                    timed.past == 0),
             Measure(f"{name}: dashboard coverage read p99 during the burst", "ms", cover.p(99), idle.p(99),
                     "idle, same server", "≤ 300 ms", cover.p(99) <= 300),
             Measure(f"{name}: dashboard progress read p99 during the burst", "ms", prog.p(99), prog_idle.p(99),
