@@ -102,6 +102,8 @@ class Server:
     def _role(self, pid: int, command: str) -> str:
         if "resource_tracker" in command:
             return "multiprocessing's resource tracker"
+        if "export_xlsx" in command:
+            return "an XLSX export's child process"
         if pid == self.process.pid:
             return "supervisor" if self.workers > 1 else "the server"
         return "worker"
@@ -313,6 +315,7 @@ class Monitor:
         self._first_pg: dict[int, float] = {}
         self._last_pg: dict[int, float] = {}
         self.waits: Counter = Counter()
+        self.peaks: dict[int, tuple[str, float]] = {}  # pid → (role, VmHWM MB) of every server process seen
         self._backend = None
         self._task: asyncio.Task | None = None
 
@@ -334,6 +337,7 @@ class Monitor:
 
     def _sample(self) -> None:
         self._last_server.update(self._server.cpu())
+        self.peaks.update(self._server.peak_rss())  # a short-lived process (an export's child) is seen alive
         if self._backend is None:
             return
         with self._backend.read() as tx:

@@ -419,7 +419,7 @@ async def _province(server: Server, url: str, codes: list[str], homes: list[str]
         seen = sum(waits.values())
         progress("  PostgreSQL backends of this database, sampled each second: "
                  + ", ".join(f"{state} {wait} {n / seen:.0%}" for (state, wait), n in waits.most_common(6)))  # fmt: skip
-    peak_rss = server.peak_rss()
+    peak_rss = monitor.peaks | server.peak_rss()
     tallies = {kind: replace(tally, problems=Counter(tally.problems), latencies=list(tally.latencies))
                for kind, tally in client.tallies.items()}  # fmt: skip
     for kind, tally in tallies.items():
