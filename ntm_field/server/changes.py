@@ -56,9 +56,10 @@ def push_batch(
 
     Everything that needs no stored row — checking, validating, hashing, encoding each change and reading
     the stored documents it builds on — is done before the write transaction opens. The batch is then one
-    transaction (one fsync) that holds only its households and its hamlets (clocks.py), and each change runs
-    in its own savepoint: a rejected change is rolled back alone, and every stored change is committed
-    together with its result. `before_commit` runs inside the transaction just before it commits (the
+    transaction (one fsync) that holds only its households and its hamlets (clocks.py); a change is refused
+    before it writes anything (so the rest of the batch goes on), and every stored change is committed
+    together with its result. Statements per batch, not per change, where they can be: the duplicate check,
+    the revision numbers, the counters, the audit. `before_commit` runs inside the transaction just before it commits (the
     ordering tests hold transactions open there); `after_commit` runs after the commit and before the reply
     is written: the fault-injection tests kill the server there.
     """
@@ -73,25 +74,27 @@ def push_batch(
                          + [f"change:{p.change_id}" for p in prepared if not p.early])  # fmt: skip
         current = _current_rows(tx, ids, documents)
         wanted = {p.incoming.hamlet_code for p in prepared if p.incoming is not None and _may_write(p.incoming.hamlet_code, device, hamlets)}
-        locked = _Locked(tx, wanted | {row.hamlet_code for row in current.values()})
+        locked = _Locked(tx, store.dialect, wanted | {row.hamlet_code for row in current.values()},
+                         sum(1 for p in prepared if not p.early))  # fmt: skip
+        known = _known_changes(tx, [p.change_id for p in prepared if not p.early])
+        audit: list[tuple] = []
         for index, item in enumerate(prepared):
             if item.early:
                 continue
-            tx.execute("SAVEPOINT change")
             deltas: dict[tuple[str, str], dict[str, int]] = {}
-            try:
-                result, row = _push(tx, store, device, item, current, locked, hamlets=hamlets, today=today, counters=deltas)
+            try:  # every refusal comes before the change's first write: nothing to roll back
+                result, row = _push(tx, store, device, item, current, locked, known, audit,
+                                    hamlets=hamlets, today=today, counters=deltas)  # fmt: skip
             except Rejection as rejected:
-                tx.execute("ROLLBACK TO SAVEPOINT change")
                 results[index] = _rejected(item.change, rejected)
-            else:
-                results[index] = result
-                if row is not None:  # a new revision: what the next change of this household builds on
-                    current[item.household_id] = row
-                    written[row.hamlet_code] = max(written.get(row.hamlet_code, 0), row.rev)
-                for key, counts in deltas.items():  # only a change that stays counts
-                    add_counts(counters, key, counts, sign=1)
-            tx.execute("RELEASE SAVEPOINT change")
+                continue
+            results[index] = result
+            if row is not None:  # a new revision: what the next change of this household builds on
+                current[item.household_id] = row
+                written[row.hamlet_code] = max(written.get(row.hamlet_code, 0), row.rev)
+            for key, counts in deltas.items():
+                add_counts(counters, key, counts, sign=1)
+        store.audit_rows(tx, audit)
         apply_counter_deltas(tx, counters)
         clocks.advance(tx, written)
         if before_commit is not None:
@@ -136,17 +139,36 @@ class _Row:
 
 
 class _Locked:
-    """The hamlet clocks this transaction holds: those known at the start, in order; any other one (a merge
-    that keeps a third hamlet) when first needed."""
+    """The hamlet clocks this transaction holds, and revision numbers taken while holding them: those known at
+    the start, locked in order, with a number for each change taken at once after them; any other hamlet (a
+    merge that keeps a third one) when first needed, with a number taken after its lock (clocks.py: a
+    hamlet's numbers are taken while its clock is held)."""
 
-    def __init__(self, tx, codes: set[str]):
-        self.tx, self.codes = tx, set(codes)
+    def __init__(self, tx, dialect: str, codes: set[str], changes: int):
+        self.tx, self.dialect, self.codes, self.late = tx, dialect, set(codes), set()
         clocks.lock_hamlets(tx, self.codes)
+        self.numbers = clocks.next_revs(tx, dialect, changes) if self.codes and changes else []
 
-    def need(self, code: str) -> None:
+    def rev_in(self, code: str) -> int:
+        """A revision number for a write in hamlet `code`."""
         if code not in self.codes:
             clocks.lock_hamlets(self.tx, [code])
             self.codes.add(code)
+            self.late.add(code)
+        if code in self.late or not self.numbers:
+            return clocks.next_rev(self.tx, self.dialect)
+        return self.numbers.pop(0)
+
+
+def _known_changes(tx, change_ids: list[str]) -> dict[str, tuple]:
+    """change_id → (body_hash, household_id, status, rev) of the changes already stored."""
+    known: dict[str, tuple] = {}
+    unique = sorted(set(change_ids))
+    for start in range(0, len(unique), 500):
+        part = unique[start : start + 500]
+        for row in tx.all(f"SELECT change_id, body_hash, household_id, status, rev FROM changes WHERE change_id IN ({_marks(part)})", part):
+            known[row[0]] = row[1:]
+    return known
 
 
 def _prepare(change: Any, today: date) -> _Prepared:
@@ -215,10 +237,11 @@ def _rejected(change: Any, rejected: Rejection) -> dict:
     }
 
 
-def _push(tx, store: ServerStore, device: Device, item: _Prepared, current_rows: dict[str, _Row], locked: _Locked, *,
-          hamlets: UnitTree, today: date, counters: dict) -> tuple[dict, _Row | None]:  # fmt: skip
+def _push(tx, store: ServerStore, device: Device, item: _Prepared, current_rows: dict[str, _Row], locked: _Locked,
+          known_changes: dict[str, tuple], audit: list[tuple], *, hamlets: UnitTree, today: date,
+          counters: dict) -> tuple[dict, _Row | None]:  # fmt: skip
     change_id = item.change_id
-    known = tx.one("SELECT body_hash, household_id, status, rev FROM changes WHERE change_id = ?", [change_id])
+    known = known_changes.get(change_id)
     if known is not None:
         if known[0] != item.body_hash:
             raise Rejection("change_id_reused", "change_id", "this change_id was already used for another change")
@@ -255,8 +278,7 @@ def _push(tx, store: ServerStore, device: Device, item: _Prepared, current_rows:
         if stored is not incoming:
             stored_document = stored_counts = None
     stored_hamlet = stored.hamlet_code if stored is not None else hamlet_code
-    locked.need(stored_hamlet)
-    rev = clocks.next_rev(tx, store.dialect)
+    rev = locked.rev_in(stored_hamlet)
     previous = None if current is None else (current.hamlet_code, current.rev, current.deleted, current.household)
     store_revision(
         tx, household_id=household_id, rev=rev, previous=previous, stored=stored, deleted=stored_deleted,
@@ -279,7 +301,8 @@ def _push(tx, store: ServerStore, device: Device, item: _Prepared, current_rows:
                VALUES (?, ?, ?, ?, ?, 'open', ?, ?)""",
             [store.new_id(), household_id, hamlet_code, conflict.field, json.dumps(competing, ensure_ascii=False), rev, now],
         )
-    store._audit(tx, device.id, "household.push", household_id, {"rev": rev, "status": status})
+    known_changes[change_id] = (item.body_hash, household_id, status, rev)
+    audit.append((device.id, "household.push", household_id, {"rev": rev, "status": status}))
     row = _Row(stored_hamlet, rev, stored_deleted or stored is None, None, None if stored_deleted else stored)
     return _result(change_id, household_id, status, rev), row
 

@@ -7,7 +7,8 @@ A writer of households, inside its transaction and in this order:
    in a cycle). SQLite's writers take turns anyway (BEGIN IMMEDIATE): nothing to do there.
 2. `lock_hamlets`: the clock rows of every hamlet it writes or counts in, in code order, held until commit:
    writers of one hamlet take turns, writers of different hamlets never wait for each other.
-3. `next_rev` for each revision: PostgreSQL's sequence `revision_seq` (no lock), SQLite's `sync_clock` row.
+3. `next_rev` / `next_revs` for its revisions, after those locks: PostgreSQL's sequence `revision_seq`
+   (no lock), SQLite's `sync_clock` row.
 4. `advance` each hamlet's clock to the last revision written there, before commit.
 
 Because a hamlet's writers take turns and take their numbers while holding its clock, the revisions of a
@@ -61,6 +62,14 @@ def next_rev(tx: Tx, dialect: str) -> int:
     if dialect == "postgresql":
         return tx.one("SELECT nextval('revision_seq')")[0]
     return tx.one("UPDATE sync_clock SET seq = seq + 1 WHERE id = 1 RETURNING seq")[0]
+
+
+def next_revs(tx: Tx, dialect: str, count: int) -> list[int]:
+    """`count` revision numbers at once, increasing."""
+    if dialect == "postgresql":
+        return sorted(row[0] for row in tx.all("SELECT nextval('revision_seq') FROM generate_series(1, ?)", [count]))
+    last = tx.one("UPDATE sync_clock SET seq = seq + ? WHERE id = 1 RETURNING seq", [count])[0]
+    return list(range(last - count + 1, last + 1))
 
 
 def advance(tx: Tx, hamlet_revs: Mapping[str, int]) -> None:

@@ -340,6 +340,17 @@ class ServerStore:
             [self.clock().isoformat(), actor, action, target, None if detail is None else json.dumps(detail)],
         )
 
+    def audit_rows(self, tx: Tx, rows: list[tuple[str, str, str | None, dict | None]]) -> None:
+        """Append several entries (actor, action, target, detail) in one statement per 200, in order."""
+        at = self.clock().isoformat()
+        for start in range(0, len(rows), 200):
+            part = rows[start : start + 200]
+            tx.execute(
+                "INSERT INTO audit (at, actor, action, target, detail) VALUES " + ", ".join("(?, ?, ?, ?, ?)" for _ in part),
+                [value for actor, action, target, detail in part
+                 for value in (at, actor, action, target, None if detail is None else json.dumps(detail))],
+            )  # fmt: skip
+
     def audit_entries(self) -> list[tuple]:
         with self.backend.read() as tx:
             return tx.all("SELECT seq, at, actor, action, target, detail FROM audit ORDER BY seq")
