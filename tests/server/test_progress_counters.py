@@ -11,9 +11,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from ntm_field.bench.figures import progress_by_brute_force
 from ntm_field.bench.households import generate
-from ntm_field.domain.codes import Check, VisitStatus
-from ntm_field.domain.indicators import Tally, tally_household
+from ntm_field.domain.codes import VisitStatus
 from ntm_field.domain.records import Household
 from ntm_field.server.changes import push_batch
 from ntm_field.server.progress import progress
@@ -22,23 +22,6 @@ from tests.server.conftest import ENGINES
 
 HAMLETS = ["25216-01", "25216-02", "25216-03"]
 TODAY = date(2024, 6, 1)
-
-
-def brute_force(households: list[Household], hamlets: list[str]) -> list[dict]:
-    """The series as it was computed before the day counters: every household read and counted."""
-    by_day: dict[date, Tally] = {}
-    for household in households:
-        if household.hamlet_code in hamlets:
-            by_day[household.surveyed_on] = by_day.get(household.surveyed_on, Tally.zero()) + tally_household(household)
-    days, running = [], Tally.zero()
-    for day in sorted(by_day):
-        running = running + by_day[day]
-        entry: dict = {"date": day.isoformat(), "surveyed": running.surveyed}
-        for check in Check:
-            figure = running.figure(check)
-            entry[check.value] = {"covered": figure.covered, "eligible": figure.eligible}
-        days.append(entry)
-    return days
 
 
 @ENGINES
@@ -82,7 +65,7 @@ def test_progress_from_day_counters_equals_a_brute_force_count(server_store, see
 
     households = list(live.values())
     for scope in (HAMLETS, ["25216-01"], ["25216-02", "25216-03"]):
-        assert progress(server_store, scope) == brute_force(households, scope), f"seed {seed}, {scope}"
+        assert progress(server_store, scope) == progress_by_brute_force(households, scope), f"seed {seed}, {scope}"
     before = progress(server_store, HAMLETS)
     server_store.recompute()
     assert progress(server_store, HAMLETS) == before, f"seed {seed}"
