@@ -78,12 +78,13 @@ def push_batch(
                          sum(1 for p in prepared if not p.early))  # fmt: skip
         known = _known_changes(tx, [p.change_id for p in prepared if not p.early])
         audit: list[tuple] = []
+        writes = _Writes(tx)
         for index, item in enumerate(prepared):
             if item.early:
                 continue
             deltas: dict[tuple[str, str], dict[str, int]] = {}
             try:  # every refusal comes before the change's first write: nothing to roll back
-                result, row = _push(tx, store, device, item, current, locked, known, audit,
+                result, row = _push(tx, store, device, item, current, locked, known, audit, writes,
                                     hamlets=hamlets, today=today, counters=deltas)  # fmt: skip
             except Rejection as rejected:
                 results[index] = _rejected(item.change, rejected)
@@ -94,6 +95,7 @@ def push_batch(
                 written[row.hamlet_code] = max(written.get(row.hamlet_code, 0), row.rev)
             for key, counts in deltas.items():
                 add_counts(counters, key, counts, sign=1)
+        writes.flush()
         store.audit_rows(tx, audit)
         apply_counter_deltas(tx, counters)
         clocks.advance(tx, written)
@@ -171,6 +173,38 @@ def _known_changes(tx, change_ids: list[str]) -> dict[str, tuple]:
     return known
 
 
+class _Writes:
+    """The rows a batch writes, sent together: the households (the last row of each), their revisions and
+    the changes' results, a statement per 200 rows. Flushed before anything reads them back (a merge reads
+    the revisions) and before the counters."""
+
+    HOUSEHOLDS = ("id", "hamlet_code", "rev", "deleted", "document", "device_id", "received_at")
+    REVISIONS = ("rev", "household_id", "change_id", "hamlet_code", "deleted", "document", "status", "device_id", "received_at")
+    CHANGES = ("change_id", "body_hash", "household_id", "status", "rev", "device_id", "received_at")
+
+    def __init__(self, tx):
+        self.tx = tx
+        self.households: dict[str, tuple] = {}
+        self.revisions: list[tuple] = []
+        self.changes: list[tuple] = []
+
+    def flush(self) -> None:
+        upsert = ("ON CONFLICT (id) DO UPDATE SET hamlet_code = excluded.hamlet_code, rev = excluded.rev, "
+                  "deleted = excluded.deleted, document = excluded.document, device_id = excluded.device_id, "
+                  "received_at = excluded.received_at")  # fmt: skip
+        self._insert("households", self.HOUSEHOLDS, list(self.households.values()), upsert)
+        self._insert("revisions", self.REVISIONS, self.revisions)
+        self._insert("changes", self.CHANGES, self.changes)
+        self.households, self.revisions, self.changes = {}, [], []
+
+    def _insert(self, table: str, columns: tuple[str, ...], rows: list[tuple], tail: str = "") -> None:
+        marks = "(" + ", ".join("?" * len(columns)) + ")"
+        for start in range(0, len(rows), 200):
+            part = rows[start : start + 200]
+            self.tx.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([marks] * len(part))} {tail}",
+                            [value for row in part for value in row])  # fmt: skip
+
+
 def _prepare(change: Any, today: date) -> _Prepared:
     if not isinstance(change, dict):
         return _Prepared(change, early=Rejection("invalid", None, "a change must be a JSON object"))
@@ -238,7 +272,7 @@ def _rejected(change: Any, rejected: Rejection) -> dict:
 
 
 def _push(tx, store: ServerStore, device: Device, item: _Prepared, current_rows: dict[str, _Row], locked: _Locked,
-          known_changes: dict[str, tuple], audit: list[tuple], *, hamlets: UnitTree, today: date,
+          known_changes: dict[str, tuple], audit: list[tuple], writes: _Writes, *, hamlets: UnitTree, today: date,
           counters: dict) -> tuple[dict, _Row | None]:  # fmt: skip
     change_id = item.change_id
     known = known_changes.get(change_id)
@@ -265,6 +299,7 @@ def _push(tx, store: ServerStore, device: Device, item: _Prepared, current_rows:
     else:
         if base_rev is not None and base_rev > current.rev:
             raise Rejection("invalid", "base_rev", "base_rev is newer than the household's current revision")
+        writes.flush()  # the revisions read below may be this batch's
         base = _base_document(tx, household_id, base_rev)
         if base is None:
             raise Rejection("invalid", "base_rev", "base_rev is not a revision of this household")
@@ -283,13 +318,11 @@ def _push(tx, store: ServerStore, device: Device, item: _Prepared, current_rows:
     store_revision(
         tx, household_id=household_id, rev=rev, previous=previous, stored=stored, deleted=stored_deleted,
         fallback_hamlet=hamlet_code, status=status, change_id=change_id, device_id=device.id, now=now,
-        counters=counters, document=stored_document, counts=stored_counts,
+        counters=counters, document=stored_document, counts=stored_counts, writes=writes,
     )  # fmt: skip
-    tx.execute(
-        "INSERT INTO changes (change_id, body_hash, household_id, status, rev, device_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [change_id, item.body_hash, household_id, status, rev, device.id, now],
-    )
+    writes.changes.append((change_id, item.body_hash, household_id, status, rev, device.id, now))
     if conflicts:
+        writes.flush()
         previous_meta = _current_meta(tx, household_id, rev)
     for conflict in conflicts:
         competing = [
@@ -311,31 +344,25 @@ def store_revision(
     tx, *, household_id: str, rev: int, previous: tuple | None, stored: Household | None, deleted: bool,
     fallback_hamlet: str, status: str, change_id: str | None, device_id: str, now: str,
     counters: dict | None = None, document: str | None = None, counts: dict[str, int] | None = None,
+    writes: _Writes | None = None,
 ) -> None:
     """Write revision `rev` of a household: current row, history, and the counters (by hamlet, and by hamlet
     and survey day) moved from the previous revision to this one, in the caller's transaction (or, given
     `counters`, added there for the caller to write once per batch).
 
     `previous` is the stored row (hamlet_code, rev, deleted, household or its JSON document); `document` and
-    `counts`, when given, are `stored` already encoded and counted (outside the transaction)."""
+    `counts`, when given, are `stored` already encoded and counted (outside the transaction); given `writes`,
+    the rows go there, to be sent with the batch's."""
     hamlet_code = stored.hamlet_code if stored is not None else fallback_hamlet
     if stored is not None and document is None:
         document = _encode(stored)
     if stored is None:
         document = None
-    tx.execute(
-        """INSERT INTO households (id, hamlet_code, rev, deleted, document, device_id, received_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET hamlet_code = excluded.hamlet_code, rev = excluded.rev,
-             deleted = excluded.deleted, document = excluded.document, device_id = excluded.device_id,
-             received_at = excluded.received_at""",
-        [household_id, hamlet_code, rev, int(deleted), document, device_id, now],
-    )
-    tx.execute(
-        """INSERT INTO revisions (rev, household_id, change_id, hamlet_code, deleted, document, status, device_id, received_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [rev, household_id, change_id, hamlet_code, int(deleted), document, status, device_id, now],
-    )
+    buffer = _Writes(tx) if writes is None else writes
+    buffer.households[household_id] = (household_id, hamlet_code, rev, int(deleted), document, device_id, now)
+    buffer.revisions.append((rev, household_id, change_id, hamlet_code, int(deleted), document, status, device_id, now))
+    if writes is None:
+        buffer.flush()
     deltas: dict = {} if counters is None else counters
     if previous is not None and not previous[2]:
         before = previous[3] if isinstance(previous[3], Household) else Household.from_document(json.loads(previous[3]))
