@@ -23,6 +23,7 @@ OWNERS = {
     "starlette": ("server",),
     "pydantic": ("server",),
     "playwright": ("bench",),  # the browser benchmark of the field app
+    "httpx": ("bench",),  # the province load's asyncio phones
 }
 
 
