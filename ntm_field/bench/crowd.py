@@ -25,10 +25,13 @@ from pathlib import Path
 import httpx
 
 from ntm_field.bench import memory
+from ntm_field.sync.engine import Policy
+from ntm_field.sync.transport import CONNECT_TIMEOUT, READ_TIMEOUT
 
-PHONE_TIMEOUT = httpx.Timeout(30.0, connect=10.0)  # the app's Transport: 10 s to connect, 30 s to read
-PAST = 30_000.0  # ms: a request slower than the phone's read timeout
-ATTEMPTS, BACKOFF_BASE, BACKOFF_CAP, MAX_WAIT = 6, 1.0, 60.0, 120.0  # the sync engine's Policy
+PHONE_TIMEOUT = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)  # the app's Transport's
+PAST = READ_TIMEOUT * 1000  # ms: a request slower than the phone's read timeout
+_POLICY = Policy()  # the sync engine's retries, as the phones run them
+ATTEMPTS, BACKOFF_BASE, BACKOFF_CAP, MAX_WAIT = _POLICY.attempts, _POLICY.backoff_base, _POLICY.backoff_cap, _POLICY.max_wait
 
 
 # ----- a server process -----------------------------------------------------------------------
