@@ -136,8 +136,7 @@ class _Row:
     hamlet_code: str
     rev: int
     deleted: bool
-    document: str | None
-    household: Household | None
+    household: Household | None  # None when deleted
 
 
 class _Locked:
@@ -251,12 +250,12 @@ def _current_rows(tx, ids: list[str], documents: dict[str, tuple[int, Household]
 
 def _row(tx, household_id: str, hamlet_code: str, rev: int, deleted: bool, documents) -> _Row:
     if deleted:
-        return _Row(hamlet_code, rev, True, None, None)
+        return _Row(hamlet_code, rev, True, None)
     known = documents.get(household_id)
     if known is not None and known[0] == rev:
-        return _Row(hamlet_code, rev, False, "", known[1])
+        return _Row(hamlet_code, rev, False, known[1])
     (document,) = tx.one("SELECT document FROM households WHERE id = ?", [household_id])  # changed since: rare
-    return _Row(hamlet_code, rev, False, document, Household.from_document(json.loads(document)))
+    return _Row(hamlet_code, rev, False, Household.from_document(json.loads(document)))
 
 
 def _rejected(change: Any, rejected: Rejection) -> dict:
@@ -336,7 +335,7 @@ def _push(tx, store: ServerStore, device: Device, item: _Prepared, current_rows:
         )
     known_changes[change_id] = (item.body_hash, household_id, status, rev)
     audit.append((device.id, "household.push", household_id, {"rev": rev, "status": status}))
-    row = _Row(stored_hamlet, rev, stored_deleted or stored is None, None, None if stored_deleted else stored)
+    row = _Row(stored_hamlet, rev, stored_deleted or stored is None, None if stored_deleted else stored)
     return _result(change_id, household_id, status, rev), row
 
 
