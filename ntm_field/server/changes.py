@@ -148,7 +148,8 @@ class _Locked:
     def __init__(self, tx, dialect: str, codes: set[str], changes: int):
         self.tx, self.dialect, self.codes, self.late = tx, dialect, set(codes), set()
         clocks.lock_hamlets(tx, self.codes)
-        self.numbers = clocks.next_revs(tx, dialect, changes) if self.codes and changes else []
+        # highest first: pop() hands them out in increasing order
+        self.numbers = clocks.next_revs(tx, dialect, changes)[::-1] if self.codes and changes else []
 
     def rev_in(self, code: str) -> int:
         """A revision number for a write in hamlet `code`."""
@@ -158,7 +159,7 @@ class _Locked:
             self.late.add(code)
         if code in self.late or not self.numbers:
             return clocks.next_rev(self.tx, self.dialect)
-        return self.numbers.pop(0)
+        return self.numbers.pop()
 
 
 def _known_changes(tx, change_ids: list[str]) -> dict[str, tuple]:
