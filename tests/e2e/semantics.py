@@ -128,15 +128,38 @@ class Control:
         return f"{self.role} «{name}» {self.width:.0f}×{self.height:.0f} at ({self.x:.0f}, {self.y:.0f})"
 
 
+FROZEN_S = 60  # a page whose script does not answer a read within this is frozen (a phone would be too)
+
+
+class PageFrozen(AssertionError):
+    """The page's script did not answer: its main thread is busy for good (the renderer spins)."""
+
+
+def _read(page, script: str, arg=None):
+    """`page.evaluate(script, arg)` with a limit: Playwright's `evaluate` waits for ever on a page whose main
+    thread never returns to its event loop (seen once: the monkey's seed 15 stuck until pytest's 480 s
+    limit), while `wait_for_function` is bounded by Playwright's own timer."""
+    try:
+        handle = page.wait_for_function(f"(arg) => ({{value: ({script})(arg)}})", arg=arg, timeout=FROZEN_S * 1000)
+    except Exception as error:  # noqa: BLE001 — Playwright's TimeoutError, named in the message
+        if "Timeout" in type(error).__name__ or "Timeout" in str(error)[:200]:
+            raise PageFrozen(f"the page did not answer a read of its screen within {FROZEN_S} s (frozen)") from None
+        raise
+    try:
+        return handle.json_value()["value"]
+    finally:
+        handle.dispose()
+
+
 def controls(page, roles: tuple[str, ...] = TAPPABLE_ROLES) -> list[Control]:
     """Every node of the given roles in the semantics tree (on screen or in the scroll cache)."""
-    found = page.evaluate(_CONTROLS_JS, list(roles))
+    found = _read(page, _CONTROLS_JS, list(roles))
     return [Control(**c) for c in found or []]
 
 
 def screen(page) -> dict:
     """A snapshot of the page: node count, whether Flutter is still loading, every text and label."""
-    return page.evaluate(_SCREEN_JS)
+    return _read(page, _SCREEN_JS)
 
 
 def visible(found: list[Control], *, width: float, height: float) -> list[Control]:

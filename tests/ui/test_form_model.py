@@ -122,6 +122,36 @@ def test_a_failed_save_keeps_the_draft_current_and_discard_drops_it(store, clock
     assert store.draft(model.household_id) is None and not model.dirty
 
 
+def test_an_undo_after_discarding_the_form_brings_nothing_back(store, clock, new_id):
+    """The monkey's seed 5: a member removed, the form left with "Bỏ thay đổi", then "Hoàn tác" on the undo
+    bar still showing: the discarded household came back as a draft, with the member removed."""
+    model = form(store, clock, new_id)
+    keeper = DraftKeeper(store, model, delay=0.01)
+    model.set_field("consent", True)
+    model.add_member()
+    removed = model.members[1].id
+    model.remove_member(removed)
+    keeper.discard()
+    model.undo_remove(removed)
+    time.sleep(0.1)
+    assert len(model.members) == 1 and not model.dirty
+    assert store.draft(model.household_id) is None and store.drafts() == []
+
+
+def test_an_undo_brings_back_only_the_member_it_names(store, clock, new_id):
+    model = form(store, clock, new_id)
+    model.set_field("consent", True)
+    model.add_member()
+    model.add_member()
+    first, second = model.members[1].id, model.members[2].id
+    model.remove_member(first)
+    model.remove_member(second)  # the bar of the first removal is replaced; its undo is stale
+    model.undo_remove(first)
+    assert [m.id for m in model.members] == [model.members[0].id]
+    model.undo_remove(second)
+    assert [m.id for m in model.members][1:] == [second]
+
+
 def test_resume_draft_opens_a_household_as_it_was_left(store, clock, new_id):
     model = form(store, clock, new_id)
     keeper = DraftKeeper(store, model, delay=0.01)

@@ -69,6 +69,7 @@ class DraftKeeper:
             self._cancel()
             self.store.discard_draft(self.form.household_id)
         self.form.dirty = False
+        self.form.removed = None  # an undo bar still showing must not bring the discarded form back
 
     def saving(self, save: Callable[[], bool]) -> bool:
         """Run the form's save with no draft write in between; a failed save keeps the draft current."""

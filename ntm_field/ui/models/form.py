@@ -231,8 +231,9 @@ class FormModel(Observable):
         self.removed = (index, self.members.pop(index))
         self._edited()
 
-    def undo_remove(self) -> None:
-        if self.removed is None:
+    def undo_remove(self, member_id: str | None = None) -> None:
+        """Bring back the member removed last (only that one, when `member_id` names it)."""
+        if self.removed is None or (member_id is not None and self.removed[1].id != member_id):
             return
         index, member = self.removed
         self.members.insert(min(index, len(self.members)), member)

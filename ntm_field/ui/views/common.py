@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
+from typing import Any
+
 import flet as ft
 
 from ntm_field.ui.context import AppContext
@@ -13,10 +17,59 @@ TOUCH = 48  # px: the smallest touch target in the sun with a thumb
 SELECTED_FILL = "#0D47A1"
 
 
+# What the user changes and the view-model shows, both ways, without one undoing the other.
+#
+# The phone sends each keystroke (or choice) as two messages: the control's new value, applied to the
+# app's copy of the control at once, and an event, handled later in its turn. A screen refresh that
+# runs in between (another tap's handler, on a busy phone) sees the view-model still holding the old
+# value while the control already holds the new one. Writing the old value back then loses what the
+# user typed, and an event handler reading `e.control.value` afterwards reads the old value too (the
+# monkey's seed 5 saved 2010 after 2008 was typed). So:
+# - a handler takes the user's value from the event itself (`user_input`), and skips an event that a
+#   newer keystroke has already overtaken (that keystroke's own event follows with the newer value);
+# - a refresh writes a control's value only when the view-model's value changed since that control
+#   last showed it (`show_value`), never merely because the control differs: it may hold newer input.
+
+_SHOWN: weakref.WeakKeyDictionary[ft.Control, dict[str, object]] = weakref.WeakKeyDictionary()
+
+
+def user_input(handler: Callable[[Any], object]) -> Callable[[ft.ControlEvent], object]:
+    """An `on_change`/`on_select` handler for a text field, dropdown or checkbox: `handler(value)` gets the
+    value the event carries. Before it runs, the control forgets what it last showed, so the refresh the
+    change causes writes the view-model's value back only if the view-model did not take the input as is
+    (a refused or normalised value)."""
+
+    def changed(e: ft.ControlEvent) -> object:
+        value = e.data
+        if isinstance(e.control, ft.TextField):
+            value = value if isinstance(value, str) else ""
+            if (e.control.value or "") != value:
+                return None  # overtaken: a newer keystroke's value is here already, and its event follows
+        elif e.control.value != value:
+            return None
+        _SHOWN.get(e.control, {}).pop("value", None)
+        return handler(value)
+
+    return changed
+
+
+def show_value(control: ft.Control, value: object) -> None:
+    """Show the view-model's value in a control the user also changes (see above): written only when it
+    differs from what this control last showed of the view-model, and from what the control holds."""
+    shown = _SHOWN.setdefault(control, {})
+    if "value" in shown and shown["value"] == value:
+        return  # the view-model did not change: the control may hold input whose event is still coming
+    shown["value"] = value
+    current = control.value
+    if isinstance(control, ft.TextField):
+        current = current or ""
+    if current != value:
+        control.value = value
+
+
 def set_text(field: ft.TextField, value: str) -> None:
-    """Show the view-model's text in a field without echoing what the user is typing back into it."""
-    if (field.value or "") != value:
-        field.value = value
+    """A text field's `show_value`."""
+    show_value(field, value)
 
 
 def navigation(ctx: AppContext, route: str) -> ft.NavigationBar:

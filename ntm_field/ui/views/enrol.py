@@ -7,7 +7,7 @@ import asyncio
 import flet as ft
 
 from ntm_field.ui.context import AppContext
-from ntm_field.ui.views.common import title
+from ntm_field.ui.views.common import title, user_input
 
 
 def build(ctx: AppContext) -> ft.View:
@@ -31,9 +31,9 @@ def build(ctx: AppContext) -> ft.View:
             title(t("enrol.title")),
             ft.Text(t("enrol.intro")),
             ft.TextField(label=t("enrol.server"), value=model.server, keyboard_type=ft.KeyboardType.URL,
-                         on_change=lambda e: model.set_server(e.control.value)),  # fmt: skip
-            ft.TextField(label=t("enrol.code"), value=model.code, on_change=lambda e: model.set_code(e.control.value)),
-            ft.TextField(label=t("enrol.name"), on_change=lambda e: model.set_device_name(e.control.value)),
+                         on_change=user_input(model.set_server)),  # fmt: skip
+            ft.TextField(label=t("enrol.code"), value=model.code, on_change=user_input(model.set_code)),
+            ft.TextField(label=t("enrol.name"), on_change=user_input(model.set_device_name)),
             ft.FilledButton(t("enrol.submit"), on_click=submit, height=48),
             error,
         ],

@@ -22,7 +22,7 @@ from ntm_field.ui.context import AppContext
 from ntm_field.ui.i18n import field_label
 from ntm_field.ui.models.dates import parse_date
 from ntm_field.ui.models.form import NOTICE_VERSION
-from ntm_field.ui.views.common import TOUCH, navigation, set_text, sync_chip, title
+from ntm_field.ui.views.common import TOUCH, navigation, set_text, show_value, sync_chip, title, user_input
 from ntm_field.ui.views.member_card import MemberCard
 
 
@@ -39,26 +39,26 @@ class FormScreen:
         self.heading = title("")
         self.where = ft.Text("")
         self.problem = ft.Text("", color=ft.Colors.ERROR, visible=False)
-        self.consent = ft.Checkbox(label=t("form.consent"), height=TOUCH, on_change=self._consent_changed)
+        self.consent = ft.Checkbox(label=t("form.consent"), height=TOUCH, on_change=user_input(self._consent_changed))
         self.consent_off = ft.Text(t("form.consent_off"), size=13, italic=True)
         self.head_name = ft.TextField(label=t("form.head_name"), capitalization=ft.TextCapitalization.WORDS,
                                       key=ft.ScrollKey("head_name"),
-                                      on_change=lambda e: model.set_field("head_name", e.control.value))  # fmt: skip
+                                      on_change=user_input(lambda v: model.set_field("head_name", v)))  # fmt: skip
         self.house_no = ft.TextField(label=t("form.house_no"), key=ft.ScrollKey("house_no"),
-                                     on_change=lambda e: model.set_field("house_no", e.control.value))  # fmt: skip
+                                     on_change=user_input(lambda v: model.set_field("house_no", v)))  # fmt: skip
         self.visit = ft.Dropdown(
             label=t("form.visit_status"), expand=True, key=ft.ScrollKey("visit_status"),
             options=[ft.DropdownOption(key=v, text=ctx.i18n.visit_status(v)) for v in VISIT_STATUS_LABELS],
-            on_select=lambda e: model.set_field("visit_status", e.control.value),
+            on_select=user_input(lambda v: model.set_field("visit_status", v)),
         )  # fmt: skip
         self.surveyed_on = _date_field(t("form.surveyed_on"), "surveyed_on",
-                                       on_change=lambda e: model.set_surveyed_on(e.control.value))  # fmt: skip
+                                       on_change=user_input(model.set_surveyed_on))  # fmt: skip
         self.follow_up_due = _date_field(t("form.follow_up"), "follow_up.due",
-                                         on_change=lambda e: model.set_field("follow_up_due", e.control.value))  # fmt: skip
+                                         on_change=user_input(lambda v: model.set_field("follow_up_due", v)))  # fmt: skip
         self.follow_up_note = ft.TextField(label=t("form.follow_up_note"),
-                                           on_change=lambda e: model.set_field("follow_up_note", e.control.value))  # fmt: skip
+                                           on_change=user_input(lambda v: model.set_field("follow_up_note", v)))  # fmt: skip
         self.note = ft.TextField(label=t("form.note"), multiline=True, key=ft.ScrollKey("note"),
-                                 on_change=lambda e: model.set_field("note", e.control.value))  # fmt: skip
+                                 on_change=user_input(lambda v: model.set_field("note", v)))  # fmt: skip
         self.members = ft.Column(spacing=8)
         self.status = ft.Text("", size=16, weight=ft.FontWeight.BOLD)
         # The errors bar: at the bottom of the screen while the form has errors; a tap goes to the first.
@@ -118,7 +118,7 @@ class FormScreen:
         problem = model.server_problem or ("" if model.errors else model.failure) or ""
         if problem != self.problem.value:
             self.problem.value, self.problem.visible = problem, bool(problem)
-        self.consent.value = model.consent
+        show_value(self.consent, model.consent)
         self.consent_off.visible = not model.consent
         for control, value in ((self.head_name, model.head_name), (self.house_no, model.house_no),
                                (self.surveyed_on, model.surveyed_on_text), (self.follow_up_due, model.follow_up_due),
@@ -126,8 +126,7 @@ class FormScreen:
             set_text(control, value)
         for control in (self.head_name, self.follow_up_note, self.note):
             control.disabled = not model.consent
-        if self.visit.value != model.visit_status:
-            self.visit.value = model.visit_status
+        show_value(self.visit, model.visit_status)
         errors = model.errors
         self.head_name.error, self.house_no.error = errors.get("head_name"), errors.get("house_no")
         self.surveyed_on.error, self.follow_up_due.error = errors.get("surveyed_on"), errors.get("follow_up.due")
@@ -229,13 +228,20 @@ class FormScreen:
         name = model.members[index].full_name.strip() or t("form.member", n=index + 1)
         model.remove_member(member_id)
         self.view.update()  # showing a dialog ends Flet's automatic update after this handler
-        self.view.page.show_dialog(ft.SnackBar(
-            ft.Text(t("form.removed", who=name)), action=t("form.undo"), duration=ft.Duration(seconds=8),
-            on_action=lambda _: model.undo_remove(),
+        page = self.view.page
+
+        def undo(_) -> None:
+            # The bar outlives the screen for a few seconds: tapped on another screen (or on this household
+            # opened again) it undoes nothing, else it would bring a left or discarded form back as a draft.
+            if self.view in page.views:
+                model.undo_remove(member_id)
+
+        page.show_dialog(ft.SnackBar(
+            ft.Text(t("form.removed", who=name)), action=t("form.undo"), duration=ft.Duration(seconds=8), on_action=undo,
         ))  # fmt: skip
 
-    def _consent_changed(self, e) -> None:
-        given = bool(e.control.value)
+    def _consent_changed(self, value) -> None:
+        given = bool(value)
         if given or not self.model.holds_personal_data:
             self.model.set_consent(given)
             return

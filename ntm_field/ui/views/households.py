@@ -9,7 +9,7 @@ from ntm_field.domain.codes import Check
 from ntm_field.store import HouseholdSummary
 from ntm_field.ui.context import AppContext
 from ntm_field.ui.models.households import Filter, NewDraft, State, route, states
-from ntm_field.ui.views.common import TOUCH, navigation, sync_chip
+from ntm_field.ui.views.common import TOUCH, navigation, sync_chip, user_input
 
 # Each state in words, with an icon and a colour of at least 4.5:1 on white (WCAG AA) for the sun.
 STATE_LOOK: dict[State, tuple[str, str]] = {
@@ -29,8 +29,8 @@ def build(ctx: AppContext) -> ft.View:
         drafts = [_new_draft(ctx, draft) for draft in model.new_drafts]
         rows.controls = drafts + [_row(ctx, row) for row in model.rows] if not model.empty else [ft.Text(t("list.empty"))]
 
-    def search(e) -> None:
-        model.set_query(e.control.value)
+    def search(text: str) -> None:
+        model.set_query(text)
         redraw()
         rows.update()
 
@@ -61,7 +61,7 @@ def build(ctx: AppContext) -> ft.View:
                                 content=ft.IconButton(icon=ft.Icons.CLOSE, tooltip=t("list.clear"), on_click=clear,
                                                       width=TOUCH, height=TOUCH))  # fmt: skip
     box = ft.TextField(label=t("list.search"), value=model.query, prefix_icon=ft.Icons.SEARCH, suffix_icon=clear_button,
-                       on_change=search, expand=True)  # fmt: skip
+                       on_change=user_input(search), expand=True)  # fmt: skip
     filters = _chips([(f.value, t(f"list.filter.{f.value}"), None) for f in Filter], model.filter.value, choose)
     state_filters = _chips([(s.value, t(f"list.state.{s.value}"), STATE_LOOK.get(s, (None,))[0]) for s in State],
                            model.state.value, choose_state)  # fmt: skip

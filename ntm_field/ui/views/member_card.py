@@ -15,7 +15,7 @@ import flet as ft
 from ntm_field.domain.codes import ASSISTANCE_LABELS, PRESENCE_LABELS, Check
 from ntm_field.ui.context import AppContext
 from ntm_field.ui.models.form import FormModel
-from ntm_field.ui.views.common import SELECTED_FILL, TOUCH, set_text
+from ntm_field.ui.views.common import SELECTED_FILL, TOUCH, set_text, show_value, user_input
 
 NO_REASON = "-"  # the dropdown's "no reason" entry (a reason can be taken back)
 
@@ -43,7 +43,7 @@ class CheckRow:
         self.answers = ft.Row(list(self.choices.values()), wrap=True, spacing=6, run_spacing=6)
         self.reason = ft.Dropdown(
             dense=True, expand=True, menu_width=330,
-            on_select=lambda e: model.set_reason(member_id, check.value, _reason(e.control.value)),
+            on_select=user_input(lambda v: model.set_reason(member_id, check.value, _reason(v))),
         )  # fmt: skip
         self.reason_box = ft.Semantics(content=ft.Row([self.reason]), visible=False)
         self.error = ft.Text("", color=ft.Colors.ERROR, size=13, visible=False)
@@ -72,9 +72,7 @@ class CheckRow:
                 self.reason.options = [ft.DropdownOption(key=NO_REASON, text=i18n.t("form.reason_none"))] + [
                     ft.DropdownOption(key=r, text=i18n.reason(r)) for r in reasons
                 ]
-            chosen = member.reasons.get(self.check.value) or NO_REASON
-            if self.reason.value != chosen:
-                self.reason.value = chosen
+            show_value(self.reason, member.reasons.get(self.check.value) or NO_REASON)
         path = f"members[{index}].{self.check.value}"
         message = model.errors.get(path) or model.errors.get(f"members[{index}].reasons.{self.check.value}")
         self.error.value, self.error.visible = message or "", bool(message)
@@ -87,14 +85,14 @@ class MemberCard:
         self.heading = ft.Text("", weight=ft.FontWeight.BOLD, size=16, expand=True)
         self.remove = ft.TextButton("", icon=ft.Icons.PERSON_REMOVE, height=TOUCH, on_click=lambda _: on_remove(member_id))
         self.name = ft.TextField(capitalization=ft.TextCapitalization.WORDS, key=ft.ScrollKey(f"{member_id}.full_name"),
-                                 on_change=lambda e: model.set_member(member_id, "full_name", e.control.value))  # fmt: skip
+                                 on_change=user_input(lambda v: model.set_member(member_id, "full_name", v)))  # fmt: skip
         self.year = ft.TextField(keyboard_type=ft.KeyboardType.NUMBER, max_length=4, key=ft.ScrollKey(f"{member_id}.birth_year"),
                                  input_filter=ft.NumbersOnlyInputFilter(),
-                                 on_change=lambda e: model.set_member(member_id, "birth_year", e.control.value))  # fmt: skip
+                                 on_change=user_input(lambda v: model.set_member(member_id, "birth_year", v)))  # fmt: skip
         self.presence = ft.Dropdown(
             label=t("form.presence"), expand=True, menu_width=330,
             options=[ft.DropdownOption(key=p, text=i18n.presence(p)) for p in PRESENCE_LABELS],
-            on_select=lambda e: model.set_member(member_id, "presence", e.control.value),
+            on_select=user_input(lambda v: model.set_member(member_id, "presence", v)),
         )  # fmt: skip
         self.all_covered = ft.FilledTonalButton("", icon=ft.Icons.DONE_ALL, height=TOUCH,
                                                 on_click=lambda _: on_all_covered(member_id))  # fmt: skip
@@ -132,8 +130,7 @@ class MemberCard:
         self.name.disabled = not model.consent
         self.name.error = model.errors.get(f"members[{index}].full_name")
         self.year.error = model.errors.get(f"members[{index}].birth_year")
-        if self.presence.value != member.presence:
-            self.presence.value = member.presence
+        show_value(self.presence, member.presence)
         applicable = set(model.applicable(index))
         self.all_covered.disabled = not applicable
         self.all_covered.content = t("form.all_covered", n=n)
