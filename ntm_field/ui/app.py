@@ -30,6 +30,7 @@ from ntm_field.ui.models.settings import SettingsModel
 from ntm_field.ui.models.sync import SyncModel
 from ntm_field.ui.models.team import TeamModel
 from ntm_field.ui.views import enrol, form, home, households, settings, sync, team
+from ntm_field.ui.web import WEB_RENDERER
 
 
 def default_data_dir() -> Path:
@@ -296,7 +297,8 @@ def run(*, data_dir: Path | None = None, web: bool = False, port: int = 0, host:
     logging.getLogger("uvicorn.error").addFilter(_ClientGone())
     main = make_main(data_dir or default_data_dir())
     view = ft.AppView.WEB_BROWSER if web else ft.AppView.FLET_APP
-    ft.run(main, view=view, host=host if web else None, port=port, no_cdn=True, assets_dir=str(_assets()))
+    ft.run(main, view=view, host=host if web else None, port=port, no_cdn=True, assets_dir=str(_assets()),
+           web_renderer=WEB_RENDERER)  # fmt: skip
 
 
 def _assets() -> Path:

@@ -16,6 +16,7 @@ import flet.fastapi as flet_fastapi
 from ntm_field.ui.dashboard import views
 from ntm_field.ui.dashboard.models import DashboardError, DashboardModel, Source, UnitScreen, parse_route
 from ntm_field.ui.i18n import I18n
+from ntm_field.ui.web import WEB_RENDERER
 
 log = logging.getLogger("ntm_field.dashboard")
 
@@ -26,7 +27,8 @@ class Dashboard:
 
     def __init__(self, source: Source):
         self.source = source
-        self.asgi = flet_fastapi.app(self._main, no_cdn=True, app_name="Bảng theo dõi 4 phủ")
+        self.asgi = flet_fastapi.app(self._main, no_cdn=True, app_name="Bảng theo dõi 4 phủ",
+                                     web_renderer=WEB_RENDERER)  # fmt: skip
 
     async def start(self) -> None:
         await flet_fastapi.app_manager.start()
