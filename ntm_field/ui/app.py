@@ -30,7 +30,7 @@ from ntm_field.ui.models.settings import SettingsModel
 from ntm_field.ui.models.sync import SyncModel
 from ntm_field.ui.models.team import TeamModel
 from ntm_field.ui.views import enrol, form, home, households, settings, sync, team
-from ntm_field.ui.web import WEB_RENDERER
+from ntm_field.ui.web import WEB_RENDERER, quiet_clients_gone, serve_without_isolation
 
 
 def default_data_dir() -> Path:
@@ -275,28 +275,13 @@ def _first_hamlet(ctx: AppContext) -> str:
     return hamlets[0][0] if hamlets else ""
 
 
-class _ClientGone(logging.Filter):
-    """A browser tab closed, reloaded or cut off while the app was sending to it is not an error of the app:
-    uvicorn would log it as "Exception in ASGI application" with a whole traceback."""
-
-    GONE = frozenset({"ClientDisconnected", "WebSocketDisconnect", "ConnectionClosed", "ConnectionClosedOK",
-                      "ConnectionClosedError", "InvalidState"})  # fmt: skip
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        seen = 0
-        while error is not None and seen < 20:
-            if type(error).__name__ in self.GONE:
-                return False
-            error, seen = error.__cause__ or error.__context__, seen + 1
-        return True
-
-
 def run(*, data_dir: Path | None = None, web: bool = False, port: int = 0, host: str = "127.0.0.1") -> None:
     """Start the app: a desktop window where Flet's client is available, or a web server with --web."""
-    logging.getLogger("uvicorn.error").addFilter(_ClientGone())
+    quiet_clients_gone()
     main = make_main(data_dir or default_data_dir())
     view = ft.AppView.WEB_BROWSER if web else ft.AppView.FLET_APP
+    if web:
+        serve_without_isolation()
     ft.run(main, view=view, host=host if web else None, port=port, no_cdn=True, assets_dir=str(_assets()),
            web_renderer=WEB_RENDERER)  # fmt: skip
 

@@ -166,6 +166,7 @@ def test_officer_drills_down_to_a_hamlet_with_the_api_figures_and_downloads_the_
     officer.open("/")
     officer.see("Đăng nhập bảng theo dõi")
     TIMINGS["open_to_sign_in_form_s"] = time.monotonic() - started
+    assert officer.page.evaluate("() => window.crossOriginIsolated") is False  # skwasm on the page's thread
     officer.shot("sign-in")
     started = time.monotonic()
     officer.sign_in(token)

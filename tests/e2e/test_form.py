@@ -199,3 +199,10 @@ def test_a_year_typed_while_the_app_is_busy_is_what_gets_saved(server, app, phon
     stored = stored_household(tmp_path / "phone" / "ntm-field.db")
     assert stored is not None and stored["members"][0]["birth_year"] == 1985, stored and stored["members"][0]
     phone.no_crash()
+
+
+def test_the_page_draws_on_its_own_thread(app, phone):
+    """Served without cross-origin isolation (ntm_field/ui/web.py): skwasm draws on the page's thread, not on
+    the worker whose spin once froze the renderer for good."""
+    phone.open(app.url)
+    assert phone.page.evaluate("() => window.crossOriginIsolated") is False

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from ntm_field.ui.app import _ClientGone
+from ntm_field.ui.web import ClientGone as _ClientGone
 
 
 class ClientDisconnected(Exception):
@@ -34,6 +34,20 @@ def test_a_client_that_left_is_not_logged_but_other_errors_are():
     assert _ClientGone().filter(record(gone_while_sending)) is False
     assert _ClientGone().filter(record(a_bug)) is True
     assert _ClientGone().filter(logging.LogRecord("uvicorn.error", logging.INFO, "", 0, "started", None, None)) is True
+
+
+def test_a_reload_before_flets_socket_was_accepted_is_not_logged():
+    """Flet's web transport logs a receive on a socket not yet accepted (the tab reloaded meanwhile) as
+    "Receive loop error" with a traceback: the monkey's seed 16 failed on it."""
+    from starlette.websockets import WebSocketDisconnected
+
+    def reloaded():
+        raise WebSocketDisconnected('WebSocket is not connected. Need to call "accept" first.')
+
+    gone = record(reloaded)
+    gone.name = "flet_web.fastapi"
+    assert "flet_web.fastapi" in _ClientGone.LOGGERS
+    assert _ClientGone().filter(gone) is False
 
 
 def test_a_reply_about_a_control_that_left_the_page_is_dropped_and_its_caller_told():
