@@ -1,2 +1,2 @@
-"""The field app (flet is imported in `ui/views/`, `ui/app.py`, `ui/web.py` and the dashboard only;
+"""The field app (flet is imported in `ui/views/`, `ui/app.py` and the dashboard only;
 `ui/models/` and `ui/i18n.py` are plain Python that tests drive without a page)."""

@@ -30,7 +30,7 @@ from ntm_field.ui.models.settings import SettingsModel
 from ntm_field.ui.models.sync import SyncModel
 from ntm_field.ui.models.team import TeamModel
 from ntm_field.ui.views import enrol, form, home, households, settings, sync, team
-from ntm_field.ui.web import WEB_RENDERER, quiet_clients_gone, serve_without_isolation
+from ntm_field.ui.web import quiet_clients_gone, serve_without_isolation
 
 
 def default_data_dir() -> Path:
@@ -282,8 +282,7 @@ def run(*, data_dir: Path | None = None, web: bool = False, port: int = 0, host:
     view = ft.AppView.WEB_BROWSER if web else ft.AppView.FLET_APP
     if web:
         serve_without_isolation()
-    ft.run(main, view=view, host=host if web else None, port=port, no_cdn=True, assets_dir=str(_assets()),
-           web_renderer=WEB_RENDERER)  # fmt: skip
+    ft.run(main, view=view, host=host if web else None, port=port, no_cdn=True, assets_dir=str(_assets()))
 
 
 def _assets() -> Path:

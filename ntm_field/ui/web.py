@@ -1,11 +1,11 @@
 """How the Flet apps (the field app with --web, the officer dashboard) are served to a browser.
 
-Pages are served without cross-origin isolation, so Flutter draws with skwasm on the page's own thread
-(its documented fallback when a page is not isolated) instead of skwasm's worker thread. With Flet's
-COOP/COEP headers, headless Chromium's renderer was seen spinning its main thread and skwasm's worker
-at 100 % each, the page frozen for good (the monkey's seeds 15 and 17, the dashboard's revoke test in
-CI). CanvasKit avoids the worker too but measured 2× slower here (Save → "Đã lưu" p50 299 ms against
-234 ms single-threaded, same machine).
+Pages are served without cross-origin isolation (Flet's renderer stays "auto": skwasm where the browser
+has it, else CanvasKit), so skwasm draws on the page's own thread, its documented fallback on a host that
+does not isolate, instead of on its worker thread. With Flet's COOP/COEP headers, headless Chromium's
+renderer was seen spinning its main thread and skwasm's worker at 100 % each, the page frozen for good
+(the monkey's seeds 15 and 17, the dashboard's revoke test in CI). CanvasKit avoids the worker too but
+measured 2× slower here (Save → "Đã lưu" p50 299 ms against 234 ms single-threaded, same machine).
 
 A browser tab closed or reloaded is not an error of the app: `ClientGone` keeps it out of the logs.
 """
@@ -15,9 +15,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import flet as ft
-
-WEB_RENDERER = ft.WebRenderer.AUTO  # skwasm where the browser has it, else CanvasKit
 _ISOLATION = {b"cross-origin-opener-policy", b"cross-origin-embedder-policy"}
 
 

@@ -16,7 +16,7 @@ import flet.fastapi as flet_fastapi
 from ntm_field.ui.dashboard import views
 from ntm_field.ui.dashboard.models import DashboardError, DashboardModel, Source, UnitScreen, parse_route
 from ntm_field.ui.i18n import I18n
-from ntm_field.ui.web import WEB_RENDERER, flet_asgi_app, quiet_clients_gone
+from ntm_field.ui.web import flet_asgi_app, quiet_clients_gone
 
 log = logging.getLogger("ntm_field.dashboard")
 
@@ -28,8 +28,7 @@ class Dashboard:
     def __init__(self, source: Source):
         self.source = source
         quiet_clients_gone()  # a dashboard tab reloaded is not an error of the server
-        self.asgi = flet_asgi_app(self._main, no_cdn=True, app_name="Bảng theo dõi 4 phủ",
-                                     web_renderer=WEB_RENDERER)  # fmt: skip
+        self.asgi = flet_asgi_app(self._main, no_cdn=True, app_name="Bảng theo dõi 4 phủ")
 
     async def start(self) -> None:
         await flet_fastapi.app_manager.start()

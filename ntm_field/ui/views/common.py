@@ -30,7 +30,8 @@ SELECTED_FILL = "#0D47A1"
 # - a refresh writes a control's value only when the view-model's value changed since that control
 #   last showed it (`show_value`), never merely because the control differs: it may hold newer input.
 
-_SHOWN: weakref.WeakKeyDictionary[ft.Control, dict[str, object]] = weakref.WeakKeyDictionary()
+_SHOWN: weakref.WeakKeyDictionary[ft.Control, object] = weakref.WeakKeyDictionary()  # control → view-model value
+_NOTHING = object()
 
 
 def user_input(handler: Callable[[Any], object]) -> Callable[[ft.ControlEvent], object]:
@@ -47,7 +48,7 @@ def user_input(handler: Callable[[Any], object]) -> Callable[[ft.ControlEvent], 
                 return None  # overtaken: a newer keystroke's value is here already, and its event follows
         elif e.control.value != value:
             return None
-        _SHOWN.get(e.control, {}).pop("value", None)
+        _SHOWN.pop(e.control, None)
         return handler(value)
 
     return changed
@@ -56,20 +57,14 @@ def user_input(handler: Callable[[Any], object]) -> Callable[[ft.ControlEvent], 
 def show_value(control: ft.Control, value: object) -> None:
     """Show the view-model's value in a control the user also changes (see above): written only when it
     differs from what this control last showed of the view-model, and from what the control holds."""
-    shown = _SHOWN.setdefault(control, {})
-    if "value" in shown and shown["value"] == value:
+    if _SHOWN.get(control, _NOTHING) == value:
         return  # the view-model did not change: the control may hold input whose event is still coming
-    shown["value"] = value
+    _SHOWN[control] = value
     current = control.value
     if isinstance(control, ft.TextField):
         current = current or ""
     if current != value:
         control.value = value
-
-
-def set_text(field: ft.TextField, value: str) -> None:
-    """A text field's `show_value`."""
-    show_value(field, value)
 
 
 def navigation(ctx: AppContext, route: str) -> ft.NavigationBar:

@@ -22,7 +22,7 @@ from ntm_field.ui.context import AppContext
 from ntm_field.ui.i18n import field_label
 from ntm_field.ui.models.dates import parse_date
 from ntm_field.ui.models.form import NOTICE_VERSION
-from ntm_field.ui.views.common import TOUCH, navigation, set_text, show_value, sync_chip, title, user_input
+from ntm_field.ui.views.common import TOUCH, navigation, show_value, sync_chip, title, user_input
 from ntm_field.ui.views.member_card import MemberCard
 
 
@@ -123,7 +123,7 @@ class FormScreen:
         for control, value in ((self.head_name, model.head_name), (self.house_no, model.house_no),
                                (self.surveyed_on, model.surveyed_on_text), (self.follow_up_due, model.follow_up_due),
                                (self.follow_up_note, model.follow_up_note), (self.note, model.note)):  # fmt: skip
-            set_text(control, value)
+            show_value(control, value)
         for control in (self.head_name, self.follow_up_note, self.note):
             control.disabled = not model.consent
         show_value(self.visit, model.visit_status)

@@ -15,7 +15,7 @@ import flet as ft
 from ntm_field.domain.codes import ASSISTANCE_LABELS, PRESENCE_LABELS, Check
 from ntm_field.ui.context import AppContext
 from ntm_field.ui.models.form import FormModel
-from ntm_field.ui.views.common import SELECTED_FILL, TOUCH, set_text, show_value, user_input
+from ntm_field.ui.views.common import SELECTED_FILL, TOUCH, show_value, user_input
 
 NO_REASON = "-"  # the dropdown's "no reason" entry (a reason can be taken back)
 
@@ -125,8 +125,8 @@ class MemberCard:
         self.remove.visible = index > 0
         self.remove.content = t("form.remove_member", n=n)
         self.name.label, self.year.label = t("form.full_name", n=n), t("form.birth_year", n=n)
-        set_text(self.name, member.full_name)
-        set_text(self.year, member.birth_year)
+        show_value(self.name, member.full_name)
+        show_value(self.year, member.birth_year)
         self.name.disabled = not model.consent
         self.name.error = model.errors.get(f"members[{index}].full_name")
         self.year.error = model.errors.get(f"members[{index}].birth_year")
